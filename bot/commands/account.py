@@ -1,0 +1,173 @@
+"""Registration with an invite code, help, and invites for coordinators."""
+
+from __future__ import annotations
+
+from bot import texts
+from bot.context import Ctx
+from bot.errors import UserError
+from bot.formatting import STAFF_TYPE_LABEL, fmt_date
+from bot.messages import Reply
+from bot.parsing import parse_staff_type, split_args
+from bot.registry import REGISTRY
+from storage import audit
+from storage.enums import OrgKind, Role
+from storage.models import Organisation, Staff
+from storage.staff import create_invite, free_handle, link_identity, usable_invite
+
+ROLE_LABEL = {
+    (OrgKind.provider, Role.caseworker): "Mitarbeiter*in beim freien Träger",
+    (OrgKind.provider, Role.coordinator): "Koordination beim freien Träger",
+    (OrgKind.jugendamt, Role.caseworker): "Fachkraft im ASD",
+    (OrgKind.jugendamt, Role.coordinator): "Leitung im ASD",
+}
+ROLE_WORDS = {
+    "mitarbeiter": Role.caseworker,
+    "mitarbeiterin": Role.caseworker,
+    "fallfuehrung": Role.caseworker,
+    "caseworker": Role.caseworker,
+    "koordination": Role.coordinator,
+    "koordinator": Role.coordinator,
+    "koordinatorin": Role.coordinator,
+    "leitung": Role.coordinator,
+    "coordinator": Role.coordinator,
+}
+
+
+@REGISTRY.command(
+    "start",
+    summary="Mit Einladungscode registrieren",
+    example="/start K7QF-3MNA-PX2R",
+    group_safe=True,
+    needs_registration=False,
+)
+def start(ctx: Ctx, args: str) -> Reply:
+    """Register the sender with a one-time invite code."""
+    if ctx.actor is not None:
+        return Reply(texts.ALREADY_REGISTERED.format(name=ctx.actor.name, handle=ctx.actor.handle))
+    if not ctx.message.private:
+        return Reply(texts.PRIVATE_ONLY)
+    code, _, name = args.partition(" ")
+    if not code:
+        return Reply(texts.START_USAGE)
+    invite = usable_invite(ctx.session, code, ctx.now)
+    if invite is None:
+        return Reply(texts.INVITE_INVALID)
+    staff = ctx.session.get(Staff, invite.staff_id) if invite.staff_id else None
+    if staff is None:
+        display = (name.strip() or ctx.message.sender.display_name or "").strip()
+        if not display:
+            raise UserError(
+                "Bitte gib bei der Registrierung deinen Namen an, z. B.: /start CODE Anna Beispiel"
+            )
+        staff = Staff(
+            organisation_id=invite.organisation_id,
+            name=display[:120],
+            handle=free_handle(ctx.session, display),
+            role=invite.role,
+            staff_type=invite.staff_type,
+            created_at=ctx.now,
+        )
+        ctx.session.add(staff)
+        ctx.session.flush()
+    assert staff.id is not None
+    link_identity(
+        ctx.session, staff, ctx.message.sender.transport, ctx.message.sender.user_id, ctx.now
+    )
+    invite.used_at, invite.used_by_staff_id = ctx.now, staff.id
+    audit.record(
+        ctx.session,
+        at=ctx.now,
+        actor_staff_id=staff.id,
+        action="register",
+        entity="staff",
+        entity_id=staff.id,
+        details={"transport": ctx.message.sender.transport, "invite_id": invite.id},
+    )
+    org = ctx.session.get(Organisation, staff.organisation_id)
+    assert org is not None
+    return Reply(
+        f"Willkommen, {staff.name}! Du bist registriert als "
+        f"{ROLE_LABEL[(org.kind, staff.role)]} bei {org.name} (Kürzel {staff.handle}).\n"
+        f"{texts.PRIVACY_NOTE}\n/hilfe zeigt, was du tun kannst."
+    )
+
+
+@REGISTRY.command("hilfe", "help", summary="Diese Übersicht", example="/hilfe", group_safe=True)
+def help_(ctx: Ctx, args: str) -> Reply:
+    """List the commands this person may use, with examples."""
+    org = ctx.session.get(Organisation, ctx.staff.organisation_id)
+    assert org is not None
+    lines = [
+        f"{ctx.staff.name} ({ctx.staff.handle}) – {ROLE_LABEL[(org.kind, ctx.staff.role)]}, "
+        f"{org.name}",
+        "",
+        "Das kannst du tun:",
+    ]
+    for cmd in REGISTRY.commands:
+        if cmd.name == "start" or not cmd.allowed(ctx.staff.role, ctx.staff_side):
+            continue
+        if not ctx.message.private and not cmd.group_safe:
+            continue
+        alias = f" (auch /{', /'.join(cmd.aliases)})" if cmd.aliases else ""
+        lines.append(f"/{cmd.name}{alias} – {cmd.summary}\n    z. B. {cmd.example}")
+    lines += [
+        "",
+        "Daten: 17.04.2025, 17.4., heute, gestern, morgen, Mo … So.",
+        "Dauer: 1,5 oder 1:30 oder 90 min.",
+        texts.PRIVACY_NOTE,
+    ]
+    return Reply("\n".join(lines))
+
+
+@REGISTRY.command(
+    "einladen",
+    "invite",
+    summary="Einladungscode für eine neue Person deiner Organisation erzeugen",
+    example="/einladen mitarbeiter typ=fk",
+    roles={Role.coordinator},
+)
+def invite(ctx: Ctx, args: str) -> Reply:
+    """Create a one-time invite for the coordinator's own organisation."""
+    positional, options = split_args(args)
+    if len(positional) != 1 or positional[0].lower() not in ROLE_WORDS:
+        raise UserError(
+            "Für welche Rolle? Beispiele: /einladen mitarbeiter typ=fk · "
+            "/einladen mitarbeiter typ=semi · /einladen koordination"
+        )
+    role = ROLE_WORDS[positional[0].lower()]
+    org = ctx.session.get(Organisation, ctx.staff.organisation_id)
+    assert org is not None
+    staff_type = None
+    if "typ" in options:
+        if org.kind is not OrgKind.provider:
+            raise UserError(
+                "Einen Mitarbeitendentyp (Fachkraft/semiprofessionell) gibt es nur bei freien Trägern."
+            )
+        staff_type = parse_staff_type(options["typ"])
+    elif org.kind is OrgKind.provider and role is Role.caseworker:
+        raise UserError(
+            "Bitte den Typ angeben: typ=fk (Fachkraft) oder typ=semi (semiprofessionell)."
+        )
+    code, inv = create_invite(
+        ctx.session,
+        organisation=org,
+        role=role,
+        now=ctx.now,
+        valid_days=ctx.settings.invite_valid_days,
+        staff_type=staff_type,
+    )
+    audit.record(
+        ctx.session,
+        at=ctx.now,
+        actor_staff_id=ctx.staff_id,
+        action="invite",
+        entity="invite",
+        entity_id=inv.id,
+        details={"role": role.value},
+    )
+    kind = f", {STAFF_TYPE_LABEL[staff_type]}" if staff_type else ""
+    return Reply(
+        f"Einladung für {ROLE_LABEL[(org.kind, role)]}{kind} bei {org.name}:\n{code}\n"
+        f"Gültig bis {fmt_date(inv.expires_at.astimezone(ctx.now.tzinfo).date())}, "
+        "nur einmal verwendbar. Die neue Person schreibt mir: /start CODE Vorname Nachname"
+    )

@@ -1,0 +1,489 @@
+"""Cases: create, list, show, meetings, coordination needs, assignment and closing."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from bot import texts
+from bot.casework import recompute_chain
+from bot.commands.common import (
+    audit_change,
+    changes_lines,
+    deadline_line,
+    local_datetime,
+    split_date_time,
+    visible_case,
+)
+from bot.context import Ctx
+from bot.errors import UserError
+from bot.formatting import (
+    LEGAL_BASIS_LABEL,
+    MEETING_KIND_LABEL,
+    STAFF_TYPE_LABEL,
+    fmt_date,
+    fmt_datetime,
+)
+from bot.messages import Reply
+from bot.parsing import (
+    looks_like_date,
+    parse_bool,
+    parse_case_code,
+    parse_date,
+    parse_legal_basis,
+    parse_staff_type,
+    parse_time,
+    split_args,
+)
+from bot.registry import REGISTRY
+from scheduler.deadlines import valid_until
+from storage.cases import case_by_code, deadlines_of_case, meetings_of, visible_cases
+from storage.enums import CaseStatus, DeadlineStatus, MeetingKind, OrgKind, Role, StaffType
+from storage.models import Case, CoordinationRequest, Meeting, Organisation, Staff
+from storage.staff import staff_by_handle
+
+_CASE_MANAGERS = (
+    "Fälle anlegen, schließen und zuweisen dürfen ASD-Fachkräfte und die Koordination des Trägers."
+)
+_NEW_CASE_EXAMPLE = (
+    "/fall_neu HB-2025-017 §30 beginn=03.03.2025 traeger=MK asd=TB empfehlung=fk "
+    "kinderschutz=nein bericht=3"
+)
+_DEFAULT_MEETING_TIME = time(9, 0)
+
+
+def _option(options: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        if name in options:
+            return options.pop(name)
+    return None
+
+
+def _staff_of_side(ctx: Ctx, handle: str, side: OrgKind, what: str) -> Staff:
+    staff = staff_by_handle(ctx.session, handle)
+    org = None if staff is None else ctx.session.get(Organisation, staff.organisation_id)
+    if staff is None or org is None or org.kind is not side or not staff.active:
+        raise UserError(
+            f"Unter dem Kürzel „{handle[:12]}“ finde ich keine {what}. "
+            "Kürzel stehen bei /hilfe der jeweiligen Person."
+        )
+    return staff
+
+
+def _may_manage(ctx: Ctx) -> None:
+    """ASD staff and provider coordinators manage cases (the Jugendamt initiates the help)."""
+    if ctx.staff_side is OrgKind.provider and ctx.staff.role is not Role.coordinator:
+        raise UserError(_CASE_MANAGERS)
+
+
+def _check_binding_staff_type(case: Case, provider_staff: Staff) -> None:
+    """C6: in cases flagged kinderschutzrelevant the Jugendamt's choice of staff type binds."""
+    if case.child_protection and provider_staff.staff_type not in (
+        None,
+        case.recommended_staff_type,
+    ):
+        raise UserError(
+            f"Der Fall {case.code} ist als kinderschutzrelevant gekennzeichnet: Die Empfehlung des "
+            f"Jugendamts ({STAFF_TYPE_LABEL[case.recommended_staff_type]}) ist bindend. "
+            f"{provider_staff.name} ({provider_staff.handle}) ist "
+            f"{STAFF_TYPE_LABEL[provider_staff.staff_type or case.recommended_staff_type]} – "
+            "bitte eine passende Person zuweisen."
+        )
+
+
+@REGISTRY.command(
+    "fall_neu",
+    "neuerfall",
+    "newcase",
+    summary="Fall anlegen; die Fristen werden berechnet",
+    example=_NEW_CASE_EXAMPLE,
+)
+def new_case(ctx: Ctx, args: str) -> Reply:
+    """Create a case and derive its deadline chain (C1)."""
+    _may_manage(ctx)
+    positional, options = split_args(args)
+    if not positional:
+        raise UserError(f"So legst du einen Fall an:\n{_NEW_CASE_EXAMPLE}")
+    code = parse_case_code(positional.pop(0), ctx.settings.case_code_pattern)
+    raw_basis = _option(options, "hilfe", "hilfeart", "paragraf", "rechtsgrundlage")
+    raw_start = _option(options, "beginn", "start", "ab", "hilfebeginn")
+    for token in positional:
+        if raw_start is None and looks_like_date(token):
+            raw_start = token
+        elif raw_basis is None:
+            raw_basis = token
+        else:
+            raise UserError(
+                f"Mit „{token[:30]}“ kann ich nichts anfangen. Beispiel:\n{_NEW_CASE_EXAMPLE}"
+            )
+    if raw_basis is None or raw_start is None:
+        raise UserError(
+            f"Es fehlen {'die Hilfeart (z. B. §30)' if raw_basis is None else 'der Hilfebeginn (beginn=03.03.2025)'}. "
+            f"Beispiel:\n{_NEW_CASE_EXAMPLE}"
+        )
+    basis = parse_legal_basis(raw_basis)
+    start = parse_date(raw_start, ctx.today, prefer="past")
+    raw_provider = _option(options, "traeger", "träger", "fk", "mitarbeiter")
+    raw_asd = _option(options, "asd", "jugendamt")
+    if ctx.staff_side is OrgKind.jugendamt and raw_asd is None:
+        raw_asd = ctx.staff.handle
+    if raw_provider is None or raw_asd is None:
+        raise UserError(
+            "Bitte die Zuständigen beider Seiten mit Kürzel angeben: traeger=MK asd=TB. "
+            f"Beispiel:\n{_NEW_CASE_EXAMPLE}"
+        )
+    provider_staff = _staff_of_side(
+        ctx, raw_provider, OrgKind.provider, "Mitarbeiterin eines freien Trägers"
+    )
+    asd_staff = _staff_of_side(ctx, raw_asd, OrgKind.jugendamt, "ASD-Fachkraft")
+    if (
+        ctx.staff_side is OrgKind.provider
+        and provider_staff.organisation_id != ctx.staff.organisation_id
+    ):
+        raise UserError("Du kannst Fälle nur für Mitarbeitende deines eigenen Trägers anlegen.")
+    if (
+        ctx.staff_side is OrgKind.jugendamt
+        and asd_staff.organisation_id != ctx.staff.organisation_id
+    ):
+        raise UserError("Du kannst Fälle nur für dein eigenes Stadtteilbüro anlegen.")
+    raw_child = _option(options, "kinderschutz", "ks")
+    child_protection = False if raw_child is None else parse_bool(raw_child)
+    if child_protection and ctx.staff_side is not OrgKind.jugendamt:
+        raise UserError("Die Kennzeichnung „kinderschutzrelevant“ setzt das Jugendamt (ASD).")
+    raw_type = _option(options, "empfehlung", "typ")
+    if raw_type is not None:
+        recommended = parse_staff_type(raw_type)
+    elif child_protection:
+        raise UserError(
+            "Bei kinderschutzrelevanten Fällen bitte die verbindliche Empfehlung angeben: empfehlung=fk oder empfehlung=semi."
+        )
+    else:
+        recommended = provider_staff.staff_type or StaffType.fachkraft
+    raw_interval = _option(options, "bericht", "berichte", "berichtsintervall")
+    interval = None
+    if raw_interval is not None:
+        try:
+            interval = int(raw_interval.removesuffix("m").removesuffix("monate").strip())
+        except ValueError:
+            raise UserError(
+                "Das Berichtsintervall in Monaten bitte als Zahl, z. B. bericht=3."
+            ) from None
+        default = ctx.settings.periods.report_interval_months
+        if not 1 <= interval <= default:
+            raise UserError(
+                f"Das Berichtsintervall darf zwischen 1 und {default} Monaten liegen "
+                "(kürzere Zeiträume nach individueller Absprache)."
+            )
+    if options:
+        raise UserError(
+            f"Unbekannte Angabe: {', '.join(sorted(options))[:60]}. Beispiel:\n{_NEW_CASE_EXAMPLE}"
+        )
+    if case_by_code(ctx.session, code) is not None:
+        raise UserError(f"Den Fall {code} gibt es schon. /fall {code} zeigt ihn.")
+    case = Case(
+        code=code,
+        legal_basis=basis,
+        start_date=start,
+        provider_org_id=provider_staff.organisation_id,
+        jugendamt_org_id=asd_staff.organisation_id,
+        provider_staff_id=provider_staff.id,
+        asd_staff_id=asd_staff.id,
+        child_protection=child_protection,
+        recommended_staff_type=recommended,
+        report_interval_months=interval,
+        created_at=ctx.now,
+    )
+    _check_binding_staff_type(case, provider_staff)
+    ctx.session.add(case)
+    ctx.session.flush()
+    changes = recompute_chain(
+        ctx.session, case, calendar=ctx.calendar, periods=ctx.settings.periods, now=ctx.now
+    )
+    audit_change(
+        ctx,
+        "create",
+        "case",
+        case.id,
+        code=code,
+        legal_basis=basis.value,
+        child_protection=child_protection,
+    )
+    lines = [
+        f"Fall {code} angelegt ({LEGAL_BASIS_LABEL[basis]}, Beginn {fmt_date(start)}).",
+        f"Zuständig: {provider_staff.name} ({provider_staff.handle}) · {asd_staff.name} ({asd_staff.handle})",
+        "Fristen:",
+        *(deadline_line(d, code, ctx.today) for d in sorted(changes.added, key=lambda d: d.due)),
+    ]
+    return Reply("\n".join(lines))
+
+
+@REGISTRY.command(
+    "faelle", "fälle", "cases", summary="Deine offenen Fälle mit nächster Frist", example="/faelle"
+)
+def list_cases(ctx: Ctx, args: str) -> Reply:
+    """The open cases the sender may see, each with its next open deadline."""
+    cases = visible_cases(
+        ctx.session, ctx.staff, ctx.staff_side, include_closed=args.strip().lower() == "alle"
+    )
+    if not cases:
+        return Reply(texts.NO_CASES)
+    lines = [f"{len(cases)} Fälle:"]
+    for case in cases[:50]:
+        assert case.id is not None
+        open_ = [
+            d for d in deadlines_of_case(ctx.session, case.id) if d.status is DeadlineStatus.open
+        ]
+        nxt = f" · nächste Frist: {deadline_line(open_[0], None, ctx.today)}" if open_ else ""
+        state = " (abgeschlossen)" if case.status is CaseStatus.closed else ""
+        flag = " · kinderschutzrelevant" if case.child_protection else ""
+        lines.append(f"{case.code}{state} – {LEGAL_BASIS_LABEL[case.legal_basis]}{flag}{nxt}")
+    if len(cases) > 50:
+        lines.append(f"… und {len(cases) - 50} weitere. /fall CODE zeigt einen Fall.")
+    return Reply("\n".join(lines))
+
+
+@REGISTRY.command("fall", "case", summary="Überblick über einen Fall", example="/fall HB-2025-017")
+def show_case(ctx: Ctx, args: str) -> Reply:
+    """Everything about one case: people, flags, meetings and the deadline chain."""
+    case = visible_case(ctx, args)
+    assert case.id is not None
+    provider = ctx.session.get(Staff, case.provider_staff_id) if case.provider_staff_id else None
+    asd = ctx.session.get(Staff, case.asd_staff_id) if case.asd_staff_id else None
+    interval = case.report_interval_months or ctx.settings.periods.report_interval_months
+    lines = [
+        f"Fall {case.code} – {LEGAL_BASIS_LABEL[case.legal_basis]}",
+        f"Hilfebeginn: {fmt_date(case.start_date)} · Ersthilfeplan gültig bis "
+        f"{fmt_date(valid_until(case.start_date, ctx.settings.periods.first_help_plan_months))}",
+        f"Träger: {provider.name + ' (' + provider.handle + ')' if provider else '–'} · "
+        f"ASD: {asd.name + ' (' + asd.handle + ')' if asd else '–'}",
+        f"Empfehlung: {STAFF_TYPE_LABEL[case.recommended_staff_type]}"
+        + (" (bindend, kinderschutzrelevant)" if case.child_protection else ""),
+        f"Berichte alle {interval} Monate",
+    ]
+    if case.status is CaseStatus.closed and case.closed_on:
+        lines.append(f"Abgeschlossen am {fmt_date(case.closed_on)}")
+    meetings = meetings_of(ctx.session, case.id)
+    if meetings:
+        lines.append("Termine:")
+        lines += [
+            f"  {MEETING_KIND_LABEL[m.kind]}: {fmt_datetime(m.starts_at.astimezone(ctx.settings.tz))}"
+            for m in meetings
+        ]
+    deadlines = [
+        d
+        for d in deadlines_of_case(ctx.session, case.id)
+        if d.status is not DeadlineStatus.cancelled
+    ]
+    lines.append("Fristen:")
+    lines += [f"  {deadline_line(d, None, ctx.today)}" for d in deadlines] or ["  keine"]
+    return Reply("\n".join(lines))
+
+
+def _set_meeting(ctx: Ctx, args: str, kind: MeetingKind) -> Reply:
+    name = "hpg" if kind is MeetingKind.hpg else "abschluss"
+    example = f"/{name} HB-2025-017 02.06.2025 10:00"
+    positional, _ = split_args(args)
+    if len(positional) < 2:
+        raise UserError(
+            f"Bitte Aktenzeichen und Datum angeben, z. B. {example} (oder /{name} HB-2025-017 absagen)."
+        )
+    case = visible_case(ctx, positional[0])
+    assert case.id is not None
+    if case.status is CaseStatus.closed:
+        raise UserError(f"Der Fall {case.code} ist abgeschlossen.")
+    upcoming = [
+        m for m in meetings_of(ctx.session, case.id) if m.kind is kind and m.starts_at >= ctx.now
+    ]
+    label = MEETING_KIND_LABEL[kind]
+    if positional[1].lower() in ("absagen", "abgesagt", "cancel"):
+        if not upcoming:
+            raise UserError(f"Für {case.code} ist kein kommendes {label} eingetragen.")
+        meeting = upcoming[0]
+        meeting.cancelled = True
+        verb = "abgesagt"
+    else:
+        day_text, time_text = split_date_time(positional[1:])
+        day = parse_date(day_text, ctx.today, prefer="future")
+        at = _DEFAULT_MEETING_TIME if time_text is None else parse_time(time_text)
+        if day < ctx.today:
+            raise UserError(
+                f"Der {fmt_date(day)} liegt in der Vergangenheit. Bitte ein kommendes Datum angeben."
+            )
+        starts_at = local_datetime(ctx, day, at)
+        if upcoming:
+            meeting, verb = upcoming[0], "verlegt"
+            meeting.starts_at = starts_at
+        else:
+            meeting = Meeting(case_id=case.id, kind=kind, starts_at=starts_at, created_at=ctx.now)
+            verb = "eingetragen"
+            ctx.session.add(meeting)
+    ctx.session.flush()
+    changes = recompute_chain(
+        ctx.session, case, calendar=ctx.calendar, periods=ctx.settings.periods, now=ctx.now
+    )
+    audit_change(ctx, f"meeting_{verb}", "meeting", meeting.id, case=case.code, kind=kind.value)
+    lines = [
+        f"{label} für {case.code} {verb}: {fmt_datetime(meeting.starts_at.astimezone(ctx.settings.tz))}."
+    ]
+    if kind is MeetingKind.hpg and not meeting.cancelled:
+        plan_end = valid_until(case.start_date, ctx.settings.periods.first_help_plan_months)
+        if (
+            meeting.starts_at.astimezone(ctx.settings.tz).date() > plan_end
+            and ctx.today <= plan_end
+        ):
+            lines.append(f"Achtung: Der Ersthilfeplan gilt nur bis {fmt_date(plan_end)}.")
+    lines += changes_lines(changes, case.code, ctx.today) or ["Die Fristen bleiben unverändert."]
+    return Reply("\n".join(lines))
+
+
+@REGISTRY.command(
+    "hpg",
+    summary="Hilfeplangespräch eintragen, verlegen oder absagen",
+    example="/hpg HB-2025-017 02.06.2025 10:00",
+)
+def hpg(ctx: Ctx, args: str) -> Reply:
+    """Set or move the next help-plan meeting; its report deadline follows (C2)."""
+    return _set_meeting(ctx, args, MeetingKind.hpg)
+
+
+@REGISTRY.command(
+    "abschluss",
+    summary="Abschlussgespräch eintragen, verlegen oder absagen",
+    example="/abschluss HB-2025-017 30.09.2025 14:00",
+)
+def closing_meeting(ctx: Ctx, args: str) -> Reply:
+    """Set or move the closing meeting; its report deadline follows (C2)."""
+    return _set_meeting(ctx, args, MeetingKind.closing)
+
+
+@REGISTRY.command(
+    "abstimmung",
+    "coordination",
+    summary="Abstimmungsbedarf melden (Gespräch binnen 7 Werktagen)",
+    example="/abstimmung HB-2025-017",
+)
+def coordination(ctx: Ctx, args: str) -> Reply:
+    """Raise a need for coordination; a meeting is due within N working days (C3)."""
+    positional, _ = split_args(args)
+    if not positional:
+        raise UserError(
+            "Bitte das Aktenzeichen angeben, z. B. /abstimmung HB-2025-017 (optional mit Datum: gestern)."
+        )
+    case = visible_case(ctx, positional[0])
+    if case.status is CaseStatus.closed:
+        raise UserError(f"Der Fall {case.code} ist abgeschlossen.")
+    raised = (
+        parse_date(" ".join(positional[1:]), ctx.today, prefer="past")
+        if len(positional) > 1
+        else ctx.today
+    )
+    if raised > ctx.today:
+        raise UserError("Abstimmungsbedarf kann nicht in der Zukunft gemeldet werden.")
+    request = CoordinationRequest(
+        case_id=case.id or 0, raised_on=raised, raised_by=ctx.staff_id, created_at=ctx.now
+    )
+    ctx.session.add(request)
+    ctx.session.flush()
+    changes = recompute_chain(
+        ctx.session, case, calendar=ctx.calendar, periods=ctx.settings.periods, now=ctx.now
+    )
+    audit_change(ctx, "raise", "coordination_request", request.id, case=case.code)
+    return Reply(
+        "\n".join(
+            [
+                f"Abstimmungsbedarf für {case.code} am {fmt_date(raised)} vermerkt.",
+                *changes_lines(changes, case.code, ctx.today),
+            ]
+        )
+    )
+
+
+@REGISTRY.command(
+    "zuweisen",
+    "assign",
+    summary="Zuständige Person eines Falls ändern",
+    example="/zuweisen HB-2025-017 traeger=MK",
+)
+def assign(ctx: Ctx, args: str) -> Reply:
+    """Change the responsible staff on either side; C6 binds the staff type."""
+    _may_manage(ctx)
+    positional, options = split_args(args)
+    if len(positional) != 1 or not options:
+        raise UserError("Beispiel: /zuweisen HB-2025-017 traeger=MK (oder asd=TB)")
+    case = visible_case(ctx, positional[0])
+    changed = []
+    raw_provider = _option(options, "traeger", "träger", "fk", "mitarbeiter")
+    raw_asd = _option(options, "asd", "jugendamt")
+    if options:
+        raise UserError(
+            f"Unbekannte Angabe: {', '.join(sorted(options))[:60]}. Beispiel: /zuweisen HB-2025-017 traeger=MK"
+        )
+    if raw_provider is not None:
+        staff = _staff_of_side(
+            ctx, raw_provider, OrgKind.provider, "Mitarbeiterin eines freien Trägers"
+        )
+        if staff.organisation_id != case.provider_org_id:
+            raise UserError("Die Person gehört nicht zum Träger dieses Falls.")
+        _check_binding_staff_type(case, staff)
+        case.provider_staff_id = staff.id
+        changed.append(f"Träger: {staff.name} ({staff.handle})")
+    if raw_asd is not None:
+        staff = _staff_of_side(ctx, raw_asd, OrgKind.jugendamt, "ASD-Fachkraft")
+        if staff.organisation_id != case.jugendamt_org_id:
+            raise UserError("Die Person gehört nicht zum Stadtteilbüro dieses Falls.")
+        case.asd_staff_id = staff.id
+        changed.append(f"ASD: {staff.name} ({staff.handle})")
+    audit_change(
+        ctx,
+        "assign",
+        "case",
+        case.id,
+        code=case.code,
+        provider_staff_id=case.provider_staff_id,
+        asd_staff_id=case.asd_staff_id,
+    )
+    return Reply(f"{case.code} zugewiesen – " + " · ".join(changed))
+
+
+@REGISTRY.command(
+    "fall_schliessen",
+    "fall_schließen",
+    "closecase",
+    summary="Fall beenden: künftige Fristen entfallen, offene bleiben sichtbar",
+    example="/fall_schliessen HB-2025-017 30.09.2025",
+)
+def close_case(ctx: Ctx, args: str) -> Reply:
+    """Close a case (C4)."""
+    _may_manage(ctx)
+    positional, _ = split_args(args)
+    if not positional:
+        raise UserError(
+            "Beispiel: /fall_schliessen HB-2025-017 (optional mit Datum des Hilfeendes)"
+        )
+    case = visible_case(ctx, positional[0])
+    if case.status is CaseStatus.closed:
+        raise UserError(f"Der Fall {case.code} ist bereits abgeschlossen.")
+    closed_on = (
+        parse_date(" ".join(positional[1:]), ctx.today, prefer="past")
+        if len(positional) > 1
+        else ctx.today
+    )
+    if closed_on > ctx.today:
+        raise UserError("Ein Fall kann nur mit heutigem oder vergangenem Datum beendet werden.")
+    if closed_on < case.start_date:
+        raise UserError(
+            f"Das Hilfeende kann nicht vor dem Hilfebeginn ({fmt_date(case.start_date)}) liegen."
+        )
+    case.status, case.closed_on = CaseStatus.closed, closed_on
+    changes = recompute_chain(
+        ctx.session, case, calendar=ctx.calendar, periods=ctx.settings.periods, now=ctx.now
+    )
+    audit_change(ctx, "close", "case", case.id, code=case.code, closed_on=closed_on.isoformat())
+    still_open = [
+        d for d in deadlines_of_case(ctx.session, case.id or 0) if d.status is DeadlineStatus.open
+    ]
+    lines = [f"Fall {case.code} zum {fmt_date(closed_on)} beendet."]
+    lines += changes_lines(changes, case.code, ctx.today)
+    if still_open:
+        lines.append("Noch offen (bitte erledigen):")
+        lines += [f"  {deadline_line(d, case.code, ctx.today)}" for d in still_open]
+    return Reply("\n".join(lines))

@@ -1,0 +1,39 @@
+"""The console adapter: a chat with koopbot on stdin/stdout, a thin layer over the core."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.core import Bot
+from bot.messages import Incoming, Reply, Sender
+
+PROMPT = "> "
+_QUIT = {"/ende", "/exit", "/quit", "exit", "quit"}
+
+
+def render(reply: Reply) -> str:
+    text = reply.text
+    if reply.buttons:
+        text += "\n" + "  ".join(f"[{b.label}: {b.command}]" for b in reply.buttons)
+    return text
+
+
+def chat(bot: Bot, user_id: str, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    """Read lines until end of input or /ende; every line is one message from `user_id`."""
+    sender = Sender(transport="console", user_id=user_id, display_name=None)
+    while True:
+        stdout.write(PROMPT)
+        stdout.flush()
+        line = stdin.readline()
+        if not line:
+            stdout.write("\n")
+            return
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in _QUIT:
+            stdout.write("Tschüss!\n")
+            return
+        reply = bot.handle(Incoming(sender=sender, chat_id=f"console:{user_id}", text=text))
+        stdout.write(render(reply) + "\n")

@@ -1,0 +1,94 @@
+"""The transport-neutral core: an incoming message becomes a Reply."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from bot import texts
+from bot.context import Ctx
+from bot.errors import UserError
+from bot.messages import Incoming, Reply
+from bot.registry import REGISTRY, Command, Registry
+from config.settings import Settings
+from scheduler.clock import Clock
+from scheduler.workdays import WorkCalendar
+from storage.cases import side_of
+from storage.db import Database
+from storage.staff import staff_by_identity
+
+log = logging.getLogger(__name__)
+
+# "/fristen", "!fristen" (Matrix), "/fristen@koopbot" (Telegram groups), or a bare "fristen".
+_COMMAND = re.compile(r"^[/!]?(?P<name>[A-Za-zÄÖÜäöüß0-9_]+)(?:@\S+)?(?:\s+(?P<args>.*))?$", re.S)
+
+
+def build_calendar(settings: Settings) -> WorkCalendar:
+    return WorkCalendar(
+        subdivision=settings.bundesland,
+        workdays=settings.workdays,
+        closing_days=settings.one_off_closing_days,
+        recurring_closing_days=settings.recurring_closing_days,
+    )
+
+
+class Bot:
+    """Parses, checks permission, acts and renders German text; adapters only translate."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        *,
+        calendar: WorkCalendar | None = None,
+        registry: Registry = REGISTRY,
+    ) -> None:
+        import bot.commands  # noqa: F401  (registers the command handlers)
+
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.calendar = calendar or build_calendar(settings)
+        self.registry = registry
+
+    def handle(self, message: Incoming) -> Reply:
+        """Answer one message; never raises, never leaves a partial write behind."""
+        if len(message.text) > self.settings.max_message_chars:
+            return Reply(texts.too_long(self.settings.max_message_chars))
+        match = _COMMAND.match(message.text.strip())
+        if match is None:
+            return Reply(texts.NOT_UNDERSTOOD)
+        command = self.registry.find(match["name"])
+        args = (match["args"] or "").strip()
+        try:
+            return self._run(message, command, match["name"], args)
+        except UserError as exc:
+            return Reply(exc.message)
+        except Exception:
+            # The single place where unexpected errors end: logged once, the user gets an apology.
+            log.exception("command %r failed", match["name"])
+            return Reply(texts.SORRY)
+
+    def _run(self, message: Incoming, command: Command | None, name: str, args: str) -> Reply:
+        with self.db.session() as session:
+            actor = staff_by_identity(session, message.sender.transport, message.sender.user_id)
+            side = None if actor is None else side_of(session, actor)
+            if actor is None and (command is None or command.needs_registration):
+                return Reply(texts.STRANGER)
+            if command is None:
+                return Reply(texts.unknown_command(name))
+            if not message.private and not command.group_safe:
+                return Reply(texts.PRIVATE_ONLY)
+            if actor is not None and side is not None and not command.allowed(actor.role, side):
+                return Reply(texts.NOT_ALLOWED)
+            ctx = Ctx(
+                settings=self.settings,
+                session=session,
+                calendar=self.calendar,
+                now=self.clock.now().astimezone(self.settings.tz),
+                message=message,
+                actor=actor,
+                side=side,
+            )
+            return command.handler(ctx, args)

@@ -1,0 +1,36 @@
+"""What adapters hand to the core and get back: transport-neutral messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote: the messenger and that messenger's stable user id."""
+
+    transport: str  # "console", "telegram", "matrix"
+    user_id: str
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    sender: Sender
+    chat_id: str
+    text: str
+    private: bool = True  # a direct chat; groups get group-safe commands only
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice an adapter may render as a button; pressing it sends `command` as text."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = field(default=())

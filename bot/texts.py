@@ -1,0 +1,53 @@
+"""German texts of the bot that are not tied to one command's data."""
+
+from __future__ import annotations
+
+STRANGER = (
+    "Hallo! Diesen Dienst können nur registrierte Mitarbeitende nutzen. "
+    "Wenn du eine Einladung hast, schreib /start gefolgt von deinem Einladungscode."
+)
+NOT_UNDERSTOOD = "Das habe ich nicht verstanden. /hilfe zeigt alle Befehle mit Beispielen."
+SORRY = (
+    "Entschuldigung, dabei ist ein interner Fehler aufgetreten. Es wurde nichts geändert. "
+    "Bitte versuch es später noch einmal; der Fehler wurde protokolliert."
+)
+PRIVATE_ONLY = (
+    "Fall- und Personendaten gibt es nur im persönlichen Chat mit mir. "
+    "Hier in der Gruppe beantworte ich /notfall und /ag78."
+)
+NOT_ALLOWED = "Das darfst du mit deiner Rolle nicht. /hilfe zeigt, was du tun kannst."
+PRIVACY_NOTE = (
+    "Datenschutz: Fälle nur mit Aktenzeichen (z. B. HB-2025-017), niemals Namen von "
+    "Klient*innen oder Familien eingeben."
+)
+INVITE_INVALID = (
+    "Dieser Einladungscode ist ungültig, abgelaufen oder schon benutzt. "
+    "Bitte frag deine Koordination nach einem neuen Code."
+)
+ALREADY_REGISTERED = (
+    "Du bist bereits als {name} ({handle}) registriert. /hilfe zeigt deine Befehle."
+)
+START_USAGE = "Bitte gib deinen Einladungscode an, z. B.: /start K7QF-3MNA-PX2R"
+NO_CASES = "Du hast zurzeit keine offenen Fälle."
+NO_DEADLINES = "Keine offenen Fristen. 🎉"
+NO_ONCALL = "Es ist keine Rufbereitschaft eingerichtet. Bitte wende dich an deine Koordination."
+NO_SESSIONS = "Es sind keine kommenden AG-78-Termine eingetragen."
+
+
+def too_long(limit: int) -> str:
+    return (
+        f"Die Nachricht ist zu lang (höchstens {limit} Zeichen). Bitte kürzer fassen; "
+        "Freitext brauche ich ohnehin kaum."
+    )
+
+
+def unknown_command(name: str) -> str:
+    shown = name[:30]
+    return f"Den Befehl „{shown}“ kenne ich nicht. /hilfe zeigt alle Befehle mit Beispielen."
+
+
+def unknown_case(code: str) -> str:
+    return (
+        f"Einen Fall {code} finde ich nicht (oder er gehört nicht zu deinen Fällen). "
+        "/faelle zeigt deine Fälle."
+    )

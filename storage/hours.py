@@ -1,0 +1,47 @@
+"""Hours entries (DOMAIN.md H1)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, col, func, select
+
+from storage.models import Case, HoursEntry
+
+
+def minutes_on_day(session: Session, staff_id: int, day: date) -> int:
+    total = session.exec(
+        select(func.coalesce(func.sum(HoursEntry.minutes), 0)).where(
+            HoursEntry.staff_id == staff_id,
+            HoursEntry.day == day,
+            col(HoursEntry.deleted_at).is_(None),
+        )
+    ).one()
+    return int(total)
+
+
+def entries_between(
+    session: Session, staff_id: int, first: date, last: date
+) -> list[tuple[HoursEntry, str | None]]:
+    rows = session.exec(
+        select(HoursEntry, Case.code)
+        .outerjoin(Case, col(Case.id) == col(HoursEntry.case_id))
+        .where(
+            HoursEntry.staff_id == staff_id,
+            col(HoursEntry.day) >= first,
+            col(HoursEntry.day) <= last,
+            col(HoursEntry.deleted_at).is_(None),
+        )
+        .order_by(col(HoursEntry.day), col(HoursEntry.id))
+    ).all()
+    return [(entry, code) for entry, code in rows]
+
+
+def own_entry(session: Session, staff_id: int, entry_id: int | None) -> HoursEntry | None:
+    """The person's entry with this id, or their most recent one when no id is given."""
+    query = select(HoursEntry).where(
+        HoursEntry.staff_id == staff_id, col(HoursEntry.deleted_at).is_(None)
+    )
+    if entry_id is not None:
+        query = query.where(HoursEntry.id == entry_id)
+    return session.exec(query.order_by(col(HoursEntry.id).desc())).first()
