@@ -85,15 +85,29 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
         _load_demo(settings, db, clock.now())
         if args.command == "demo":
             return 0
-    if args.command in ("chat", "run"):
+    if args.command == "chat":
         from bot.console import chat
 
-        if args.command == "run" and "console" not in settings.services:
-            print("koopbot: no service configured (settings: services)", file=sys.stderr)
-            return 2
-        user = getattr(args, "user", None) or getpass.getuser()
         print("koopbot – Konsole. /hilfe zeigt die Befehle, /ende beendet.")
-        chat(Bot(settings, db, clock, calendar=build_calendar(settings)), user)
+        chat(
+            Bot(settings, db, clock, calendar=build_calendar(settings)),
+            args.user or getpass.getuser(),
+        )
+        return 0
+    if args.command == "run":
+        import asyncio
+
+        from bot.runner import App, run_services
+
+        if not settings.services:
+            print("koopbot: no service configured (setting: services)", file=sys.stderr)
+            return 2
+        app = App(settings=settings, db=db, clock=clock, bot=Bot(settings, db, clock))
+        try:
+            asyncio.run(run_services(app, settings.services))
+        except ValueError as exc:
+            print(f"koopbot: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "invite":
         return _invite(args, settings, db, clock.now())

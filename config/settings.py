@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     case_code_pattern: str = r"^[A-Z]{1,5}-\d{4}-\d{1,5}$"
     max_message_chars: int = Field(2000, ge=100, le=100_000)
     invite_valid_days: int = Field(14, ge=1, le=365)
-    services: list[Literal["console"]] = ["console"]
+    services: list[str] = ["console"]
+    console_user: str = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     periods: Periods = Field(default_factory=Periods)
     hours: HoursLimits = Field(default_factory=HoursLimits)

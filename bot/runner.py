@@ -1,0 +1,81 @@
+"""`koopbot run`: the configured services side by side in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core import Bot
+from config.settings import Settings
+from scheduler.clock import Clock
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """What every service shares: one settings object, one database, one clock, one core."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    bot: Bot
+
+
+Service = Callable[[App], Coroutine[Any, Any, None]]  # runs until done or cancelled
+
+
+async def console_service(app: App) -> None:
+    """The console chat; stdin is read in a daemon thread so other services keep running
+    and a signal can end the process while the thread still waits for input."""
+    import threading
+
+    from bot.console import chat
+
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def done() -> None:
+        if not finished.done():
+            finished.set_result(None)
+
+    def worker() -> None:
+        try:
+            chat(app.bot, app.settings.console_user)
+        finally:
+            loop.call_soon_threadsafe(done)
+
+    threading.Thread(target=worker, name="console", daemon=True).start()
+    await finished
+
+
+SERVICES: dict[str, Service] = {"console": console_service}
+
+
+async def run_services(app: App, names: list[str]) -> None:
+    """Start the named services; stop all when one ends or on SIGINT/SIGTERM."""
+    unknown = [n for n in names if n not in SERVICES]
+    if unknown:
+        raise ValueError(f"unknown services {unknown}; known: {sorted(SERVICES)}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(SERVICES[name](app), name=name) for name in names]
+    stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait(), name="signal")
+    await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        task.cancel()
+    stopper.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("service %s failed", task.get_name(), exc_info=task.exception())
+            print(f"koopbot: service {task.get_name()} failed: {task.exception()}", file=sys.stderr)
+            raise SystemExit(1)
