@@ -8,14 +8,14 @@ import re
 from bot import texts
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.messages import Incoming, Reply
+from bot.messages import Incoming, Reply, Sender
 from bot.registry import REGISTRY, Command, Registry
 from config.settings import Settings
 from scheduler.clock import Clock
 from scheduler.workdays import WorkCalendar
 from storage.cases import side_of
 from storage.db import Database
-from storage.staff import staff_by_identity
+from storage.staff import is_registered, staff_by_identity
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +54,35 @@ class Bot:
 
     def handle(self, message: Incoming) -> Reply:
         """Answer one message; never raises, never leaves a partial write behind."""
-        if len(message.text) > self.settings.max_message_chars:
-            return Reply(texts.too_long(self.settings.max_message_chars))
-        match = _COMMAND.match(message.text.strip())
-        if match is None:
-            return Reply(texts.NOT_UNDERSTOOD)
-        command = self.registry.find(match["name"])
-        args = (match["args"] or "").strip()
+        too_long = len(message.text) > self.settings.max_message_chars
+        match = None if too_long else _COMMAND.match(message.text.strip())
         try:
+            if match is None:
+                return self._unparsed(message, too_long=too_long)
+            command = self.registry.find(match["name"])
+            args = (match["args"] or "").strip()
             return self._run(message, command, match["name"], args)
         except UserError as exc:
             return Reply(exc.message)
         except Exception:
             # The single place where unexpected errors end: logged once, the user gets an apology.
-            log.exception("command %r failed", match["name"])
+            log.exception("command %r failed", None if match is None else match["name"])
             return Reply(texts.SORRY)
+
+    def is_registered(self, sender: Sender) -> bool:
+        """Whether the sender is registered staff (adapters ask before joining a room)."""
+        with self.db.session() as session:
+            return is_registered(session, sender.transport, sender.user_id)
+
+    def _unparsed(self, message: Incoming, *, too_long: bool) -> Reply:
+        """Text that is no command; strangers still get only the one refusal (P2)."""
+        with self.db.session() as session:
+            actor = staff_by_identity(session, message.sender.transport, message.sender.user_id)
+        if actor is None:
+            return Reply(texts.STRANGER)
+        if too_long:
+            return Reply(texts.too_long(self.settings.max_message_chars))
+        return Reply(texts.NOT_UNDERSTOOD)
 
     def _run(self, message: Incoming, command: Command | None, name: str, args: str) -> Reply:
         with self.db.session() as session:
@@ -81,7 +95,7 @@ class Bot:
             if not message.private and not command.group_safe:
                 return Reply(texts.PRIVATE_ONLY)
             if actor is not None and side is not None and not command.allowed(actor.role, side):
-                return Reply(texts.NOT_ALLOWED)
+                return Reply(command.refusal or texts.NOT_ALLOWED)
             ctx = Ctx(
                 settings=self.settings,
                 session=session,

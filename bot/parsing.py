@@ -34,9 +34,14 @@ Prefer = Literal["past", "future"]
 _MAX_SHOWN = 40
 
 
-def _shown(text: str) -> str:
-    """The user's input, quoted and shortened, for an error message."""
+def shown(text: str) -> str:
+    """The user's input, quoted and shortened, for an error message.
+
+    Text without digits may be a client's name (P1), so it is never echoed back.
+    """
     text = " ".join(text.split())
+    if _looks_like_name(text):
+        return "Diese Angabe"
     if len(text) > _MAX_SHOWN:
         text = text[: _MAX_SHOWN - 1] + "…"
     return f"„{text}“"
@@ -223,7 +228,7 @@ def parse_date(text: str, today: date, prefer: Prefer = "future") -> date:
                 if result.weekday() != named:
                     raise WeekdayMismatch(result, named)
                 return result
-    raise UserError(f"{_shown(text)} verstehe ich nicht als Datum. {_DATE_EXAMPLES}.")
+    raise UserError(f"{shown(text)} verstehe ich nicht als Datum. {_DATE_EXAMPLES}.")
 
 
 def looks_like_date(token: str) -> bool:
@@ -247,10 +252,10 @@ def parse_time(text: str) -> time:
     s = _norm(text)
     m = _TIME_RE.fullmatch(s)
     if not m:
-        raise UserError(f"{_shown(text)} verstehe ich nicht als Uhrzeit. {_TIME_EXAMPLES}.")
+        raise UserError(f"{shown(text)} verstehe ich nicht als Uhrzeit. {_TIME_EXAMPLES}.")
     hour, minute = int(m[1]), int(m[2] or 0)
     if hour > 23 or minute > 59:
-        raise UserError(f"{_shown(text)} ist keine gültige Uhrzeit. {_TIME_EXAMPLES}.")
+        raise UserError(f"{shown(text)} ist keine gültige Uhrzeit. {_TIME_EXAMPLES}.")
     return time(hour, minute)
 
 
@@ -259,12 +264,12 @@ def parse_time_range(text: str) -> tuple[time, time]:
     parts = _RANGE_SPLIT_RE.split(_norm(text))
     if len(parts) != 2 or not all(parts):
         raise UserError(
-            f"{_shown(text)} verstehe ich nicht als Zeitraum. Beispiele: 9-12, 09:00-12:30."
+            f"{shown(text)} verstehe ich nicht als Zeitraum. Beispiele: 9-12, 09:00-12:30."
         )
     start, end = parse_time(parts[0]), parse_time(parts[1])
     if end <= start:
         raise UserError(
-            f"In {_shown(text)} liegt das Ende ({fmt_time(end)}) nicht nach dem Beginn "
+            f"In {shown(text)} liegt das Ende ({fmt_time(end)}) nicht nach dem Beginn "
             f"({fmt_time(start)}). Beispiel: 9-12."
         )
     return start, end
@@ -298,7 +303,7 @@ def _decimal(raw: str) -> Decimal:
     try:
         return Decimal(raw.replace(",", "."))
     except InvalidOperation:  # pragma: no cover - the regex admits only numbers
-        raise UserError(f"{_shown(raw)} ist keine Zahl.") from None
+        raise UserError(f"{shown(raw)} ist keine Zahl.") from None
 
 
 def parse_duration(text: str) -> int:
@@ -306,30 +311,30 @@ def parse_duration(text: str) -> int:
     s = _norm(text)
     if s.startswith("-"):
         raise UserError(
-            f"Die Dauer muss größer als 0 sein, {_shown(text)} ist negativ. {_DURATION_EXAMPLES}."
+            f"Die Dauer muss größer als 0 sein, {shown(text)} ist negativ. {_DURATION_EXAMPLES}."
         )
     bare = False
     if m := _DURATION_HM_RE.fullmatch(s):
         minutes = Decimal(int(m[1]) * 60 + int(m[2]))
     elif m := _DURATION_H_AND_M_RE.fullmatch(s):
         if int(m[2]) > 59:
-            raise UserError(f"{_shown(text)}: mehr als 59 Minuten. {_DURATION_EXAMPLES}.")
+            raise UserError(f"{shown(text)}: mehr als 59 Minuten. {_DURATION_EXAMPLES}.")
         minutes = Decimal(int(m[1]) * 60 + int(m[2]))
     elif m := _DURATION_UNIT_RE.fullmatch(s):
         value = _decimal(m[1])
         minutes = value if m[3] else value * 60
         bare = not m[2] and not m[3]
     else:
-        raise UserError(f"{_shown(text)} verstehe ich nicht als Dauer. {_DURATION_EXAMPLES}.")
+        raise UserError(f"{shown(text)} verstehe ich nicht als Dauer. {_DURATION_EXAMPLES}.")
     rounded = int(minutes.quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if rounded <= 0:
         raise UserError(
-            f"Die Dauer muss größer als 0 sein, {_shown(text)} ergibt 0 Minuten. "
+            f"Die Dauer muss größer als 0 sein, {shown(text)} ergibt 0 Minuten. "
             f"{_DURATION_EXAMPLES}."
         )
     if rounded > MAX_DURATION_MINUTES:
         hint = f" Zahlen ohne Einheit sind Stunden – meinst du {m[1]} min?" if bare else ""
-        raise UserError(f"{_shown(text)} ist länger als 24 Stunden.{hint} {_DURATION_EXAMPLES}.")
+        raise UserError(f"{shown(text)} ist länger als 24 Stunden.{hint} {_DURATION_EXAMPLES}.")
     return rounded
 
 
@@ -371,7 +376,7 @@ def parse_legal_basis(text: str) -> LegalBasis:
                 "§ 27 allein reicht nicht: als ambulante Hilfe wird hier nur § 27 Abs. 2 SGB VIII "
                 f"geführt (z. B. 27 Abs. 2 oder §27.2). {_LEGAL_BASIS_OPTIONS}"
             )
-    raise UserError(f"{_shown(text)} ist keine passende Rechtsgrundlage. {_LEGAL_BASIS_OPTIONS}")
+    raise UserError(f"{shown(text)} ist keine passende Rechtsgrundlage. {_LEGAL_BASIS_OPTIONS}")
 
 
 # ---------------------------------------------------------------------------
@@ -408,7 +413,7 @@ def parse_case_code(
             f"pseudonymem Aktenzeichen geführt (z. B. {example}) – bitte keine Namen von "
             "Klient*innen eingeben."
         )
-    raise UserError(f"{_shown(stripped)} ist kein gültiges Aktenzeichen. Beispiel: {example}.")
+    raise UserError(f"{shown(stripped)} ist kein gültiges Aktenzeichen. Beispiel: {example}.")
 
 
 # ---------------------------------------------------------------------------
@@ -421,7 +426,7 @@ def _keyword(text: str, words: dict[str, _E], what: str, examples: str) -> _E:
     s = _norm(text).rstrip(".").replace("_", "-")
     if s in words:
         return words[s]
-    raise UserError(f"{_shown(text)} ist keine gültige Angabe für {what}. Möglich: {examples}.")
+    raise UserError(f"{shown(text)} ist keine gültige Angabe für {what}. Möglich: {examples}.")
 
 
 CATEGORY_WORDS: Final[dict[str, HoursCategory]] = {
@@ -550,7 +555,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             end = next((j for j in range(i + 1, len(text)) if text[j] in _CLOSE_QUOTES), -1)
             if end < 0:
                 raise UserError(
-                    f"Bei {_shown(text[i:])} fehlt das schließende Anführungszeichen. "
+                    f"Bei {shown(text[i:])} fehlt das schließende Anführungszeichen. "
                     'Beispiel: notiz="Termin verschoben"'
                 )
             if prefix is None:

@@ -26,10 +26,14 @@ class Command:
     sides: frozenset[OrgKind] | None  # None: both sides
     group_safe: bool
     needs_registration: bool
+    allow: Callable[[Role, OrgKind], bool] | None = None  # for rules roles x sides cannot say
+    refusal: str | None = None  # German answer for those not allowed; a generic one otherwise
 
     def allowed(self, role: Role, side: OrgKind) -> bool:
-        return (self.roles is None or role in self.roles) and (
-            self.sides is None or side in self.sides
+        return (
+            (self.roles is None or role in self.roles)
+            and (self.sides is None or side in self.sides)
+            and (self.allow is None or self.allow(role, side))
         )
 
 
@@ -48,6 +52,8 @@ class Registry:
         sides: set[OrgKind] | None = None,
         group_safe: bool = False,
         needs_registration: bool = True,
+        allow: Callable[[Role, OrgKind], bool] | None = None,
+        refusal: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             cmd = Command(
@@ -60,6 +66,8 @@ class Registry:
                 sides=None if sides is None else frozenset(sides),
                 group_safe=group_safe,
                 needs_registration=needs_registration,
+                allow=allow,
+                refusal=refusal,
             )
             for key in (name, *aliases):
                 if key in self._by_name:

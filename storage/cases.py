@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import ColumnElement, case
 from sqlmodel import Session, col, func, select
 
 from storage.enums import CaseStatus, DeadlineKind, DeadlineStatus, OrgKind, Role
@@ -156,31 +156,42 @@ def org_deadlines(session: Session, organisation_id: int) -> list[Deadline]:
     )
 
 
-def open_deadlines_for(
-    session: Session, staff: Staff, side: OrgKind, *, until: date | None, limit: int
-) -> tuple[list[tuple[Deadline, str | None]], int]:
-    """Open deadlines the person is responsible for, soonest first, with the case code.
+@dataclass(frozen=True)
+class DeadlinePage:
+    rows: list[tuple[Deadline, str | None]]  # soonest first, with the case code
+    total: int
+    overdue: int
 
-    Returns at most `limit` rows and the total count. Coordinators of a provider also get
-    the organisation's own deadlines (the annual report, C5).
+
+def open_deadlines_for(
+    session: Session, staff: Staff, side: OrgKind, *, today: date, until: date | None, limit: int
+) -> DeadlinePage:
+    """Open deadlines the person is responsible for: one page and the counts over all of them.
+
+    Coordinators of a provider see every deadline stored under their organisation: those of
+    its cases (a deadline carries its case's provider) and its own, like the annual report (C5).
     """
-    case_clause = visible_cases_clause(staff, side)
-    org_clause: ColumnElement[bool] = false()
-    if staff.role is Role.coordinator and side is OrgKind.provider:
-        org_clause = (col(Deadline.case_id).is_(None)) & (
-            col(Deadline.organisation_id) == staff.organisation_id
-        )
-    query = (
-        select(Deadline, Case.code)
-        .outerjoin(Case, col(Case.id) == col(Deadline.case_id))
-        .where(Deadline.status == DeadlineStatus.open)
-        .where(or_(case_clause, org_clause))
-    )
+    conditions: list[ColumnElement[bool]] = [col(Deadline.status) == DeadlineStatus.open]
     if until is not None:
-        query = query.where(col(Deadline.due) <= until)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Deadline.due), col(Deadline.id)).limit(limit)).all()
-    return [(d, code) for d, code in rows], int(total)
+        conditions.append(col(Deadline.due) <= until)
+    by_org = staff.role is Role.coordinator and side is OrgKind.provider
+    if by_org:
+        conditions.append(col(Deadline.organisation_id) == staff.organisation_id)
+    else:
+        conditions.append(visible_cases_clause(staff, side))
+    overdue = func.coalesce(func.sum(case((col(Deadline.due) < today, 1), else_=0)), 0)
+    counts = select(func.count(), overdue).select_from(Deadline)
+    page = select(Deadline, Case.code)
+    if by_org:
+        page = page.outerjoin(Case, col(Case.id) == col(Deadline.case_id))
+    else:
+        counts = counts.join(Case, col(Case.id) == col(Deadline.case_id))
+        page = page.join(Case, col(Case.id) == col(Deadline.case_id))
+    total, late = session.exec(counts.where(*conditions)).one()
+    rows = session.exec(
+        page.where(*conditions).order_by(col(Deadline.due), col(Deadline.id)).limit(limit)
+    ).all()
+    return DeadlinePage([(d, code) for d, code in rows], int(total), int(late))
 
 
 def side_of(session: Session, staff: Staff) -> OrgKind:

@@ -55,6 +55,11 @@ def staff_by_identity(session: Session, transport: str, external_id: str) -> Sta
     ).first()
 
 
+def is_registered(session: Session, transport: str, external_id: str) -> bool:
+    """Whether this messenger account belongs to active, registered staff."""
+    return staff_by_identity(session, transport, external_id) is not None
+
+
 def staff_by_handle(session: Session, handle: str) -> Staff | None:
     return session.exec(
         select(Staff).where(func.upper(Staff.handle) == handle.upper().lstrip("@"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 
 from bot import texts
@@ -32,6 +33,7 @@ from bot.parsing import (
     parse_legal_basis,
     parse_staff_type,
     parse_time,
+    shown,
     split_args,
 )
 from bot.registry import REGISTRY
@@ -41,9 +43,6 @@ from storage.enums import CaseStatus, DeadlineStatus, MeetingKind, OrgKind, Role
 from storage.models import Case, CoordinationRequest, Meeting, Organisation, Staff
 from storage.staff import staff_by_handle
 
-_CASE_MANAGERS = (
-    "Fälle anlegen, schließen und zuweisen dürfen ASD-Fachkräfte und die Koordination des Trägers."
-)
 _NEW_CASE_EXAMPLE = (
     "/fall_neu HB-2025-017 §30 beginn=03.03.2025 traeger=MK asd=TB empfehlung=fk "
     "kinderschutz=nein bericht=3"
@@ -58,21 +57,34 @@ def _option(options: dict[str, str], *names: str) -> str | None:
     return None
 
 
+def _handle_shown(handle: str) -> str:
+    """A Kürzel is echoed; anything longer may be a name and is not (P1)."""
+    return (
+        f"„{handle}“"
+        if re.fullmatch(r"@?[A-Za-zÄÖÜäöü]{1,4}\d{0,2}", handle)
+        else "dem angegebenen"
+    )
+
+
 def _staff_of_side(ctx: Ctx, handle: str, side: OrgKind, what: str) -> Staff:
     staff = staff_by_handle(ctx.session, handle)
     org = None if staff is None else ctx.session.get(Organisation, staff.organisation_id)
     if staff is None or org is None or org.kind is not side or not staff.active:
         raise UserError(
-            f"Unter dem Kürzel „{handle[:12]}“ finde ich keine {what}. "
+            f"Unter dem Kürzel {_handle_shown(handle)} finde ich keine {what}. "
             "Kürzel stehen bei /hilfe der jeweiligen Person."
         )
     return staff
 
 
-def _may_manage(ctx: Ctx) -> None:
+CASE_MANAGERS = (
+    "Fälle anlegen, schließen und zuweisen dürfen ASD-Fachkräfte und die Koordination des Trägers."
+)
+
+
+def may_manage_cases(role: Role, side: OrgKind) -> bool:
     """ASD staff and provider coordinators manage cases (the Jugendamt initiates the help)."""
-    if ctx.staff_side is OrgKind.provider and ctx.staff.role is not Role.coordinator:
-        raise UserError(_CASE_MANAGERS)
+    return side is OrgKind.jugendamt or role is Role.coordinator
 
 
 def _check_binding_staff_type(case: Case, provider_staff: Staff) -> None:
@@ -96,10 +108,11 @@ def _check_binding_staff_type(case: Case, provider_staff: Staff) -> None:
     "newcase",
     summary="Fall anlegen; die Fristen werden berechnet",
     example=_NEW_CASE_EXAMPLE,
+    allow=may_manage_cases,
+    refusal=CASE_MANAGERS,
 )
 def new_case(ctx: Ctx, args: str) -> Reply:
     """Create a case and derive its deadline chain (C1)."""
-    _may_manage(ctx)
     positional, options = split_args(args)
     if not positional:
         raise UserError(f"So legst du einen Fall an:\n{_NEW_CASE_EXAMPLE}")
@@ -113,7 +126,7 @@ def new_case(ctx: Ctx, args: str) -> Reply:
             raw_basis = token
         else:
             raise UserError(
-                f"Mit „{token[:30]}“ kann ich nichts anfangen. Beispiel:\n{_NEW_CASE_EXAMPLE}"
+                f"{shown(token)} kann ich hier nicht zuordnen. Beispiel:\n{_NEW_CASE_EXAMPLE}"
             )
     if raw_basis is None or raw_start is None:
         raise UserError(
@@ -226,7 +239,7 @@ def list_cases(ctx: Ctx, args: str) -> Reply:
     )
     if not cases:
         return Reply(texts.NO_CASES)
-    lines = [f"{len(cases)} Fälle:"]
+    lines = [f"{len(cases)} Fall:" if len(cases) == 1 else f"{len(cases)} Fälle:"]
     for case in cases[:50]:
         assert case.id is not None
         open_ = [
@@ -316,6 +329,7 @@ def _set_meeting(ctx: Ctx, args: str, kind: MeetingKind) -> Reply:
             meeting = Meeting(case_id=case.id, kind=kind, starts_at=starts_at, created_at=ctx.now)
             verb = "eingetragen"
             ctx.session.add(meeting)
+    meeting.updated_at = ctx.now  # LAST-MODIFIED in calendar feeds
     ctx.session.flush()
     changes = recompute_chain(
         ctx.session, case, calendar=ctx.calendar, periods=ctx.settings.periods, now=ctx.now
@@ -402,10 +416,11 @@ def coordination(ctx: Ctx, args: str) -> Reply:
     "assign",
     summary="Zuständige Person eines Falls ändern",
     example="/zuweisen HB-2025-017 traeger=MK",
+    allow=may_manage_cases,
+    refusal=CASE_MANAGERS,
 )
 def assign(ctx: Ctx, args: str) -> Reply:
     """Change the responsible staff on either side; C6 binds the staff type."""
-    _may_manage(ctx)
     positional, options = split_args(args)
     if len(positional) != 1 or not options:
         raise UserError("Beispiel: /zuweisen HB-2025-017 traeger=MK (oder asd=TB)")
@@ -450,10 +465,11 @@ def assign(ctx: Ctx, args: str) -> Reply:
     "closecase",
     summary="Fall beenden: künftige Fristen entfallen, offene bleiben sichtbar",
     example="/fall_schliessen HB-2025-017 30.09.2025",
+    allow=may_manage_cases,
+    refusal=CASE_MANAGERS,
 )
 def close_case(ctx: Ctx, args: str) -> Reply:
     """Close a case (C4)."""
-    _may_manage(ctx)
     positional, _ = split_args(args)
     if not positional:
         raise UserError(

@@ -6,18 +6,21 @@ from collections import defaultdict
 from datetime import timedelta
 
 from bot.commands.common import audit_change, visible_case
+from bot.commands.controlling import check_not_locked
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import CATEGORY_LABEL, MISSED_REASON_LABEL, fmt_date_wd, fmt_hours
 from bot.messages import Reply
 from bot.parsing import (
     CATEGORY_WORDS,
+    WEEKDAY_WORDS,
     looks_like_date,
     looks_like_duration,
     parse_category,
     parse_date,
     parse_duration,
     parse_missed_reason,
+    shown,
     split_args,
 )
 from bot.registry import REGISTRY
@@ -66,11 +69,19 @@ def log_hours(ctx: Ctx, args: str) -> Reply:
         elif lowered.replace("_", "-") in CATEGORY_WORDS and category is None:
             category = parse_category(token)
         elif day is None and looks_like_date(token):
+            if (
+                lowered.rstrip(".,") in WEEKDAY_WORDS
+                and looks_like_date(nxt)
+                and nxt.lower().rstrip(".,") not in WEEKDAY_WORDS
+            ):
+                # "Mo 07.04.": a weekday and a date; parse_date checks that they agree (A2)
+                day, i = parse_date(f"{token} {nxt}", ctx.today, prefer="past"), i + 2
+                continue
             day = parse_date(token, ctx.today, prefer="past")
         elif case_token is None and (any(c.isdigit() for c in token) or token[:1].isupper()):
             case_token = token  # validated as a case code below, which also refuses names
         else:
-            raise UserError(f"„{token[:30]}“ verstehe ich hier nicht. {_EXAMPLES}")
+            raise UserError(f"{shown(token)} verstehe ich hier nicht. {_EXAMPLES}")
         i += 1
     if minutes is None:
         raise UserError(f"Bitte die Dauer angeben. {_EXAMPLES}")
@@ -123,6 +134,7 @@ def log_hours(ctx: Ctx, args: str) -> Reply:
         raise UserError("Einen Grund gibt es nur bei ausgefallenen Terminen (ausfall).")
     if options:
         raise UserError(f"Unbekannte Angabe: {', '.join(sorted(options))[:60]}. {_EXAMPLES}")
+    check_not_locked(ctx, day)  # a closed quarter (issue 7): corrections via /korrektur
     already = minutes_on_day(ctx.session, ctx.staff_id, day)
     if already + minutes > limits.max_day_minutes:
         raise UserError(
@@ -217,6 +229,7 @@ def undo_hours(ctx: Ctx, args: str) -> Reply:
             if raw
             else "Du hast keinen Eintrag, der sich zurücknehmen ließe."
         )
+    check_not_locked(ctx, entry.day)
     entry.deleted_at = ctx.now
     audit_change(
         ctx, "undo", "hours_entry", entry.id, minutes=entry.minutes, day=entry.day.isoformat()

@@ -338,7 +338,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_deadline_case_status", ["case_id", "status"], unique=False)
         batch_op.create_index("ix_deadline_open_due", ["status", "due"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_deadline_organisation_id"), ["organisation_id"], unique=False
+            "ix_deadline_org_status_due", ["organisation_id", "status", "due"], unique=False
         )
 
     op.create_table(
@@ -426,7 +426,7 @@ def downgrade() -> None:
 
     op.drop_table("hours_entry")
     with op.batch_alter_table("deadline", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_deadline_organisation_id"))
+        batch_op.drop_index("ix_deadline_org_status_due")
         batch_op.drop_index("ix_deadline_open_due")
         batch_op.drop_index("ix_deadline_case_status")
 
