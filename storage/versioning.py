@@ -1,0 +1,67 @@
+"""Calendar versioning on every flush: SEQUENCE of changed events and the feed change counter.
+
+A session listener rather than explicit calls, because RFC 5545 clients ignore an edit whose
+SEQUENCE did not rise, and every code path that moves a meeting, a deadline or an AG 78 session
+(today's commands and tomorrow's) must raise it. The counter in `feed_state` is raised in the
+same transaction, so a feed server in another process sees every committed change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, inspect, update
+from sqlmodel import Session, col
+
+from storage.models import (
+    AgSession,
+    Case,
+    Deadline,
+    FeedState,
+    FeedToken,
+    Meeting,
+    Organisation,
+    Rotation,
+    RotationMember,
+    Staff,
+)
+
+# The fields whose change is a new revision of the calendar event (RFC 5545 3.8.7.4).
+_REVISED_BY: dict[type[Any], tuple[str, ...]] = {
+    AgSession: ("kind", "title", "starts_at", "ends_at", "place", "agenda", "cancelled"),
+    Meeting: ("kind", "starts_at", "cancelled"),
+    Deadline: ("kind", "due", "status"),
+}
+# Everything a feed is built from (contents, titles, visibility, access).
+_FEED_INPUTS = (
+    AgSession,
+    Meeting,
+    Deadline,
+    Case,
+    Staff,
+    Organisation,
+    Rotation,
+    RotationMember,
+    FeedToken,
+)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    touched = False
+    for obj in session.dirty:
+        fields = _REVISED_BY.get(type(obj))
+        if fields is not None:
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in fields):
+                obj.sequence = (obj.sequence or 0) + 1
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, _FEED_INPUTS):
+            touched = True
+            break
+    if touched:
+        session.connection().execute(
+            update(FeedState)
+            .where(col(FeedState.id) == 1)
+            .values(version=col(FeedState.version) + 1)
+        )
