@@ -1,0 +1,328 @@
+"""Hours-controlling reports: figures of a period for one view, rendered as German text.
+
+Shared by the chat commands, `koopbot export`, the quarterly H3 evaluation and the benchmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import Session
+
+from bot.formatting import CATEGORY_LABEL, MISSED_REASON_LABEL, STAFF_TYPE_LABEL, fmt_date
+from config.settings import Settings
+from scheduler.controlling import (
+    Figures,
+    Quarter,
+    QuarterResult,
+    QuarterState,
+    direct_by_quarter,
+    evaluate_quarter,
+    figures,
+    quarter_target_minutes,
+    quarters_between,
+    short_runs,
+)
+from scheduler.workdays import WorkCalendar
+from storage import controlling as store
+from storage.enums import HoursCategory, StaffType
+from storage.models import Contract, HoursCorrection, HoursEntry
+
+HISTORY_QUARTERS = 4  # quarters before the period shown with the 90 % rule
+
+
+@dataclass
+class Report:
+    """The figures of one period for one scope, with the contract view where there is one."""
+
+    title: str  # "Q3/2025", "2025", "KW 15/2025"
+    org_name: str
+    first: date
+    last: date
+    today: date
+    figures: Figures
+    threshold: int
+    needed: int  # consecutive short quarters of H3
+    contract: Contract | None = None
+    planned: dict[int, int] = field(default_factory=dict)
+    results: list[QuarterResult] = field(default_factory=list)  # the period's quarters
+    history: list[QuarterResult] = field(default_factory=list)  # earlier quarters + results
+    runs: list[tuple[QuarterResult, ...]] = field(default_factory=list)
+    by_type: dict[Quarter, dict[StaffType | None, int]] = field(default_factory=dict)
+    staff_rows: list[store.StaffRow] = field(default_factory=list)
+    cases: list[tuple[str, HoursCategory, int, int]] = field(default_factory=list)
+    closed: list[Quarter] = field(default_factory=list)
+    corrections: list[tuple[HoursCorrection, HoursEntry, str]] = field(default_factory=list)
+
+    @property
+    def target_minutes(self) -> int | None:
+        targets = [r.target_minutes for r in self.results if r.target_minutes is not None]
+        return sum(targets) if targets else None
+
+
+def target_for(contract: Contract | None, planned: dict[int, int], quarter: Quarter) -> int | None:
+    """The quarter's target (H2), if the quarter lies in the contract term with planned hours."""
+    if contract is None or quarter.last < contract.starts_on or quarter.first > contract.ends_on:
+        return None
+    hours = planned.get(quarter.year)
+    return None if hours is None else quarter_target_minutes(hours)
+
+
+def build(
+    session: Session,
+    settings: Settings,
+    calendar: WorkCalendar,
+    scope: store.Scope,
+    *,
+    title: str,
+    org_name: str,
+    first: date,
+    last: date,
+    today: date,
+    contract_org_id: int | None = None,
+    details: bool = True,
+) -> Report:
+    """Collect the figures of [first, last] for `scope`; the contract view for a provider."""
+    c = settings.controlling
+    rows, staff_rows = store.hours_rows(session, scope, first, last)
+    ended, without = store.helps_ended(session, scope, first, last)
+    report = Report(
+        title=title,
+        org_name=org_name,
+        first=first,
+        last=last,
+        today=today,
+        figures=figures(
+            first,
+            last,
+            rows,
+            cases_served=store.cases_served(session, scope, first, last),
+            helps_ended=ended,
+            ended_without_follow_up=without,
+            indirect_percent=c.indirect_percent,
+        ),
+        threshold=c.threshold_percent,
+        needed=c.short_quarters,
+        staff_rows=staff_rows if details else [],
+    )
+    if scope.case_bound:
+        report.cases = store.direct_by_case(session, scope, first, last)
+    if contract_org_id is None:
+        return report
+    report.contract = store.contract_of(session, contract_org_id)
+    if report.contract is not None and report.contract.id is not None:
+        report.planned = store.planned_hours(session, report.contract.id)
+    period = quarters_between(first, last)
+    window = period
+    for _ in range(HISTORY_QUARTERS):
+        window = [window[0].previous(), *window]
+    daily = store.direct_daily(session, scope, window[0].first, window[-1].last)
+    delivered = direct_by_quarter(daily, window)
+    report.history = [
+        evaluate_quarter(
+            q,
+            target_for(report.contract, report.planned, q),
+            delivered[q],
+            today,
+            calendar,
+            c.threshold_percent,
+        )
+        for q in window
+    ]
+    report.results = [r for r in report.history if r.quarter in period]
+    report.runs = short_runs(report.history, c.short_quarters)
+    shown = period if len(period) > 1 else window
+    report.by_type = {
+        q: store.direct_by_type(session, scope, q.first, q.last) for q in shown if q.first <= today
+    }
+    report.closed = [q for q in store.closed_quarters(session, contract_org_id) if q in period]
+    if details:
+        report.corrections = store.corrections_between(session, contract_org_id, first, last)
+    return report
+
+
+def chart_results(report: Report) -> list[QuarterResult]:
+    """The quarters a chart shows: the year's four, or a quarter with those before it."""
+    if len(report.results) > 1:
+        return report.results
+    return [r for r in report.history if r.state is not QuarterState.no_target] or report.history
+
+
+# -- German text ---------------------------------------------------------------------------------
+
+
+def hours(minutes: float) -> str:
+    """German hours with thousands separator and at most one decimal: 2.340,5 Std."""
+    value = round(minutes / 60, 1)
+    text = f"{value:,.1f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return f"{text.removesuffix(',0')} Std."
+
+
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def percent(value: float) -> str:
+    text = f"{value:.1f}".replace(".", ",").removesuffix(",0")
+    return f"{text} %"
+
+
+def quarter_line(r: QuarterResult, threshold: int) -> str:
+    """`Q2/2025: 1.980 Std. von 2.500 Std. = 79,2 % ⚠️ unter 90 %`"""
+    head = f"{r.quarter.label}: {hours(r.delivered_minutes)}"
+    if r.target_minutes is None:
+        return f"{head} (kein Soll vereinbart)"
+    pct = r.percent or 0.0
+    head = f"{head} von {hours(r.target_minutes)} = {percent(pct)}"
+    if r.state is QuarterState.running:
+        if r.forecast_minutes is None:
+            return f"{head} – läuft noch"
+        projected = r.forecast_percent or 0.0
+        mark = " ⚠️" if projected < threshold else ""
+        return (
+            f"{head} – läuft noch, Prognose {hours(r.forecast_minutes)} = "
+            f"{percent(projected)}{mark} (zählt noch nicht)"
+        )
+    if r.state is QuarterState.future:
+        return f"{r.quarter.label}: noch nicht begonnen (Soll {hours(r.target_minutes)})"
+    if r.state is QuarterState.short:
+        return f"{head} ⚠️ unter {threshold} %"
+    return f"{head} ✅"
+
+
+def rule_text(report: Report) -> list[str]:
+    """The 90 % rule (H3) on the report's window."""
+    if report.contract is None:
+        return ["90-%-Regel: kein Vertrag hinterlegt (/vertrag)."]
+    contract = report.contract
+    shown = [
+        r
+        for r in report.history
+        if r.state is not QuarterState.future
+        and (r.state is not QuarterState.no_target or r.quarter.first >= contract.starts_on)
+    ]
+    lines = [f"90-%-Regel ({report.needed} Quartale in Folge unter {report.threshold} %):"]
+    lines += [f"• {quarter_line(r, report.threshold)}" for r in shown]
+    if report.runs:
+        run = report.runs[-1]
+        lines.append(
+            f"⚠️ {', '.join(r.quarter.label for r in run)} liegen in Folge unter "
+            f"{report.threshold} %: Die Trägerbudgetvereinbarung ist nachzuverhandeln, "
+            "wenn sich das voraussichtlich nicht ändert (Seed 001, II.5)."
+        )
+    else:
+        lines.append(
+            f"Keine {report.needed} abgeschlossenen Quartale in Folge unter {report.threshold} %."
+        )
+    return lines
+
+
+def figures_text(report: Report) -> list[str]:
+    f = report.figures
+    lines = [f"Direkt am Klienten: {hours(f.direct_minutes)}"]
+    target = report.target_minutes
+    if target:
+        lines[0] += f" von {hours(target)} Soll = {percent(f.direct_minutes * 100 / target)}"
+    split = [
+        f"{STAFF_TYPE_LABEL[t] if t else 'ohne Typ'} {hours(f.type_minutes(t, HoursCategory.direct))}"
+        for t in f.staff_types
+        if f.type_minutes(t, HoursCategory.direct)
+    ]
+    if split:
+        lines.append("  " + " · ".join(split))
+    lines.append(
+        f"Indirekte Zeit ({f.indirect_percent} % kalkulatorisch): {hours(f.indirect_minutes)}"
+    )
+    groups = f.entries.get(HoursCategory.group, 0)
+    lines.append(
+        f"Gruppenangebote/fallübergreifend: {_n(groups, 'Termin', 'Termine')}, "
+        f"{hours(f.category_minutes(HoursCategory.group))}, {f.group_participants} Teilnehmende"
+    )
+    lines.append(
+        f"Beratung ohne HzE: {_n(f.entries.get(HoursCategory.informal_advice, 0), 'Beratung', 'Beratungen')}, "
+        f"{hours(f.category_minutes(HoursCategory.informal_advice))}"
+    )
+    lines.append(
+        f"Fallunspezifische Arbeit: {hours(f.category_minutes(HoursCategory.non_case))} · "
+        f"Netzwerkarbeit: {hours(f.category_minutes(HoursCategory.network))}"
+    )
+    missed = f.entries.get(HoursCategory.missed, 0)
+    line = f"Ausgefallen: {_n(missed, 'Termin', 'Termine')}, {hours(f.category_minutes(HoursCategory.missed))}"
+    if f.missed_count_by_reason:
+        line += (
+            " ("
+            + " · ".join(
+                f"{MISSED_REASON_LABEL[r]} {n}" for r, n in sorted(f.missed_count_by_reason.items())
+            )
+            + ")"
+        )
+    lines.append(line)
+    lines.append(f"Betreute Fälle (mit direkten Stunden): {f.cases_served}")
+    lines.append(
+        f"Beendete Hilfen: {f.helps_ended}, davon ohne Anschlusshilfe außerhalb der Familie: "
+        f"{f.ended_without_follow_up}"
+    )
+    return lines
+
+
+def period_text(report: Report) -> str:
+    return f"{fmt_date(report.first)}–{fmt_date(report.last)}"
+
+
+def org_text(report: Report) -> str:
+    """The coordinator's view: figures, closing state, the 90 % rule."""
+    head = f"Stundencontrolling {report.title} ({period_text(report)}) · {report.org_name}"
+    lines = [head, *figures_text(report)]
+    if report.results:
+        closed = len(report.closed)
+        if closed == len(report.results):
+            lines.append("Abgeschlossen: ja (Einträge gesperrt)")
+        elif closed:
+            lines.append(f"Abgeschlossen: {', '.join(q.label for q in report.closed)}")
+        elif report.results[-1].state not in (QuarterState.running, QuarterState.future):
+            lines.append(
+                "Noch nicht abgeschlossen: /quartal_abschliessen " + report.results[-1].quarter.key
+            )
+    if report.corrections:
+        lines.append(f"Korrekturen nach Abschluss: {len(report.corrections)} (siehe Export)")
+    lines += rule_text(report)
+    return "\n".join(lines)
+
+
+def person_text(report: Report) -> str:
+    lines = [f"Deine Stunden {report.title} ({period_text(report)}):"]
+    f = report.figures
+    for category in HoursCategory:
+        minutes = f.category_minutes(category)
+        if minutes:
+            lines.append(f"• {CATEGORY_LABEL[category]}: {hours(minutes)}")
+    if len(lines) == 1:
+        return f"Für {report.title} hast du keine Stunden erfasst."
+    lines.append(
+        f"Indirekte Zeit ({f.indirect_percent} % kalkulatorisch): {hours(f.indirect_minutes)}"
+    )
+    lines.append(f"Betreute Fälle: {f.cases_served}")
+    return "\n".join(lines)
+
+
+def cases_text(report: Report) -> str:
+    """The ASD view: hours delivered in the cases one is responsible for."""
+    head = f"Stunden in deinen Fällen {report.title} ({period_text(report)}):"
+    if not report.cases:
+        return f"{head}\nKeine Stunden erfasst."
+    per_case: dict[str, dict[HoursCategory, int]] = {}
+    for code, category, minutes, _ in report.cases:
+        per_case.setdefault(code, {})[category] = minutes
+    lines = [head]
+    for code, cats in per_case.items():
+        line = f"• {code}: direkt {hours(cats.get(HoursCategory.direct, 0))}"
+        if cats.get(HoursCategory.missed):
+            line += f", ausgefallen {hours(cats[HoursCategory.missed])}"
+        lines.append(line)
+    f = report.figures
+    lines.append(
+        f"Summe direkt: {hours(f.direct_minutes)} · ausgefallen: "
+        f"{hours(f.category_minutes(HoursCategory.missed))} · Fälle: {f.cases_served}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""`koopbot export`: a provider's quarter or year as XLSX or CSV files, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from bot import exports
+from bot.controlling_report import build
+from bot.core import build_calendar
+from config.settings import Settings
+from scheduler.controlling import Quarter
+from storage import audit
+from storage.controlling import Scope
+from storage.db import Database
+from storage.enums import OrgKind
+from storage.staff import organisation_by_name
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = sub.add_parser("export", help="hours controlling of a provider as XLSX or CSV")
+    export.add_argument("period", help="a quarter (2025-Q3) or a year (2025)")
+    export.add_argument("--org", required=True, help="the provider's name")
+    export.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    export.add_argument(
+        "--out", type=Path, default=None, help="folder for the files (default: <data_dir>/files)"
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings, db: Database, now: datetime) -> int:
+    today = now.astimezone(settings.tz).date()
+    period: str = args.period.strip()
+    if period.isdigit() and len(period) == 4:
+        title, first, last, stem = (
+            period,
+            date(int(period), 1, 1),
+            date(int(period), 12, 31),
+            period,
+        )
+    else:
+        quarter = Quarter.parse(period, today)
+        if quarter is None:
+            print(f"koopbot: {period!r} is neither a quarter (2025-Q3) nor a year", file=sys.stderr)
+            return 2
+        title, first, last, stem = quarter.label, quarter.first, quarter.last, quarter.key
+    out: Path = args.out or settings.data_dir / "files"
+    with db.session() as session:
+        org = organisation_by_name(session, args.org)
+        if org is None or org.kind is not OrgKind.provider or org.id is None:
+            print(f"koopbot: no provider named {args.org!r}", file=sys.stderr)
+            return 2
+        report = build(
+            session,
+            settings,
+            build_calendar(settings),
+            Scope(organisation_id=org.id),
+            title=title,
+            org_name=org.name,
+            first=first,
+            last=last,
+            today=today,
+            contract_org_id=org.id,
+        )
+        audit.record(
+            session,
+            at=now,
+            actor="cli",
+            action="export",
+            entity="organisation",
+            entity_id=org.id,
+            details={"period": stem, "format": args.format},
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    if args.format == "xlsx":
+        files = [(f"stunden_{stem}.xlsx", exports.xlsx(report))]
+    else:
+        files = exports.csv_files(report, f"stunden_{stem}")
+    for name, data in files:
+        path = out / name
+        path.write_bytes(data)
+        print(path)
+    return 0

@@ -1,0 +1,436 @@
+"""Queries of the hours controlling (issue 7): contracts, aggregates, closed quarters, corrections.
+
+Aggregates are computed in the database (GROUP BY over the covering index `ix_hours_org_day`)
+and folded into figures by the pure rules of `scheduler.controlling`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, distinct, func, select
+from sqlmodel import Session, col
+from sqlmodel import select as sm_select
+
+from scheduler.controlling import HoursRow, Quarter
+from storage.enums import CaseStatus, HoursCategory, MissedReason, Role, StaffType
+from storage.models import (
+    Case,
+    Contract,
+    ContractYear,
+    HelpOutcome,
+    HoursCorrection,
+    HoursEntry,
+    Organisation,
+    QuarterClosing,
+    Staff,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose hours a view covers: an organisation, one person, or cases (ASD view)."""
+
+    organisation_id: int | None = None
+    staff_id: int | None = None
+    asd_staff_id: int | None = None  # cases this ASD caseworker is responsible for
+    jugendamt_org_id: int | None = None  # cases of this ASD office
+
+    @property
+    def case_bound(self) -> bool:
+        return self.asd_staff_id is not None or self.jugendamt_org_id is not None
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    """One person's minutes in one category (the staff sheet of an export)."""
+
+    staff_id: int
+    handle: str
+    name: str
+    staff_type: StaffType | None
+    category: HoursCategory
+    minutes: int
+
+
+def _where(scope: Scope, first: date, last: date) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [
+        col(HoursEntry.day) >= first,
+        col(HoursEntry.day) <= last,
+        col(HoursEntry.deleted_at).is_(None),
+    ]
+    if scope.organisation_id is not None:
+        where.append(col(HoursEntry.organisation_id) == scope.organisation_id)
+    if scope.staff_id is not None:
+        where.append(col(HoursEntry.staff_id) == scope.staff_id)
+    if scope.case_bound:
+        cases = select(col(Case.id))
+        if scope.asd_staff_id is not None:
+            cases = cases.where(col(Case.asd_staff_id) == scope.asd_staff_id)
+        if scope.jugendamt_org_id is not None:
+            cases = cases.where(col(Case.jugendamt_org_id) == scope.jugendamt_org_id)
+        where.append(col(HoursEntry.case_id).in_(cases))
+    return where
+
+
+def staff_types(session: Session, staff_ids: Sequence[int]) -> dict[int, Staff]:
+    ids = sorted(set(staff_ids))
+    out: dict[int, Staff] = {}
+    for start in range(0, len(ids), 500):
+        for staff in session.exec(
+            sm_select(Staff).where(col(Staff.id).in_(ids[start : start + 500]))
+        ):
+            assert staff.id is not None
+            out[staff.id] = staff
+    return out
+
+
+def hours_rows(
+    session: Session, scope: Scope, first: date, last: date
+) -> tuple[list[HoursRow], list[StaffRow]]:
+    """Aggregates by staff type, category and missed reason, and per person and category."""
+    where = _where(scope, first, last)
+    # Minutes per person and category come from the covering index alone; the few rows with
+    # a reason or participants (missed, group) are read separately.
+    per_staff = session.execute(
+        select(
+            col(HoursEntry.staff_id),
+            col(HoursEntry.category),
+            func.sum(col(HoursEntry.minutes)),
+            func.count(),
+        )
+        .where(*where)
+        .group_by(col(HoursEntry.staff_id), col(HoursEntry.category))
+    ).all()
+    details = session.execute(
+        select(
+            col(HoursEntry.staff_id),
+            col(HoursEntry.category),
+            col(HoursEntry.missed_reason),
+            func.sum(col(HoursEntry.minutes)),
+            func.count(),
+            func.coalesce(func.sum(col(HoursEntry.participants)), 0),
+        )
+        .where(
+            *where,
+            col(HoursEntry.category).in_([HoursCategory.missed, HoursCategory.group]),
+        )
+        .group_by(col(HoursEntry.staff_id), col(HoursEntry.category), col(HoursEntry.missed_reason))
+    ).all()
+    people = staff_types(session, [r[0] for r in per_staff])
+    rows: list[HoursRow] = []
+    staff_rows: list[StaffRow] = []
+    for staff_id, category, minutes, count in per_staff:
+        category = HoursCategory(category)
+        person = people.get(staff_id)
+        staff_type = person.staff_type if person is not None else None
+        staff_rows.append(
+            StaffRow(
+                staff_id,
+                person.handle if person else "?",
+                person.name if person else "?",
+                staff_type,
+                category,
+                int(minutes),
+            )
+        )
+        if category not in (HoursCategory.missed, HoursCategory.group):
+            rows.append(HoursRow(staff_type, category, None, int(minutes), int(count)))
+    for staff_id, category, reason, minutes, count, participants in details:
+        person = people.get(staff_id)
+        rows.append(
+            HoursRow(
+                person.staff_type if person is not None else None,
+                HoursCategory(category),
+                None if reason is None else MissedReason(reason),
+                int(minutes),
+                int(count),
+                int(participants),
+            )
+        )
+    return rows, staff_rows
+
+
+def cases_served(session: Session, scope: Scope, first: date, last: date) -> int:
+    """H5 "people helped in the period": distinct cases with direct hours."""
+    return int(
+        session.execute(
+            select(func.count(distinct(col(HoursEntry.case_id)))).where(
+                *_where(scope, first, last),
+                col(HoursEntry.category) == HoursCategory.direct,
+            )
+        ).scalar_one()
+    )
+
+
+def helps_ended(session: Session, scope: Scope, first: date, last: date) -> tuple[int, int]:
+    """(helps ended in the period, of them recorded as without follow-up help outside)."""
+    where: list[Any] = [
+        col(Case.status) == CaseStatus.closed,
+        col(Case.closed_on) >= first,
+        col(Case.closed_on) <= last,
+    ]
+    if scope.organisation_id is not None:
+        where.append(col(Case.provider_org_id) == scope.organisation_id)
+    if scope.staff_id is not None:
+        where.append(col(Case.provider_staff_id) == scope.staff_id)
+    if scope.asd_staff_id is not None:
+        where.append(col(Case.asd_staff_id) == scope.asd_staff_id)
+    if scope.jugendamt_org_id is not None:
+        where.append(col(Case.jugendamt_org_id) == scope.jugendamt_org_id)
+    ended, without = session.execute(
+        select(
+            func.count(col(Case.id)),
+            func.count(col(HelpOutcome.id)).filter(col(HelpOutcome.follow_up_outside).is_(False)),
+        )
+        .select_from(Case)
+        .outerjoin(HelpOutcome, col(HelpOutcome.case_id) == col(Case.id))
+        .where(*where)
+    ).one()
+    return int(ended), int(without)
+
+
+def direct_daily(session: Session, scope: Scope, first: date, last: date) -> list[tuple[date, int]]:
+    """Direct minutes per day (few rows: folded into quarters by the caller)."""
+    return [
+        (day, int(minutes))
+        for day, minutes in session.execute(
+            select(col(HoursEntry.day), func.sum(col(HoursEntry.minutes)))
+            .where(*_where(scope, first, last), col(HoursEntry.category) == HoursCategory.direct)
+            .group_by(col(HoursEntry.day))
+        )
+    ]
+
+
+def direct_by_type(
+    session: Session, scope: Scope, first: date, last: date
+) -> dict[StaffType | None, int]:
+    """Direct minutes of a period by staff type."""
+    per_staff = session.execute(
+        select(col(HoursEntry.staff_id), func.sum(col(HoursEntry.minutes)))
+        .where(*_where(scope, first, last), col(HoursEntry.category) == HoursCategory.direct)
+        .group_by(col(HoursEntry.staff_id))
+    ).all()
+    people = staff_types(session, [r[0] for r in per_staff])
+    out: dict[StaffType | None, int] = {}
+    for staff_id, minutes in per_staff:
+        person = people.get(staff_id)
+        key = person.staff_type if person is not None else None
+        out[key] = out.get(key, 0) + int(minutes)
+    return out
+
+
+def direct_by_case(
+    session: Session, scope: Scope, first: date, last: date
+) -> list[tuple[str, HoursCategory, int, int]]:
+    """(case code, category, minutes, entries) of case-bound hours, by case code."""
+    return [
+        (code, HoursCategory(category), int(minutes), int(count))
+        for code, category, minutes, count in session.execute(
+            select(
+                col(Case.code),
+                col(HoursEntry.category),
+                func.sum(col(HoursEntry.minutes)),
+                func.count(),
+            )
+            .join(Case, col(Case.id) == col(HoursEntry.case_id))
+            .where(*_where(scope, first, last))
+            .group_by(col(Case.code), col(HoursEntry.category))
+            .order_by(col(Case.code), col(HoursEntry.category))
+        )
+    ]
+
+
+# -- contracts --------------------------------------------------------------------------------
+
+
+def contract_of(session: Session, provider_org_id: int) -> Contract | None:
+    return session.exec(
+        sm_select(Contract).where(Contract.provider_org_id == provider_org_id)
+    ).first()
+
+
+def planned_hours(session: Session, contract_id: int) -> dict[int, int]:
+    return {
+        y.year: y.planned_direct_hours
+        for y in session.exec(
+            sm_select(ContractYear).where(ContractYear.contract_id == contract_id)
+        )
+    }
+
+
+def set_planned_hours(
+    session: Session, contract_id: int, year: int, hours: int, now: datetime
+) -> int | None:
+    """Set one year's planned hours; returns the previous value."""
+    row = session.exec(
+        sm_select(ContractYear).where(
+            ContractYear.contract_id == contract_id, ContractYear.year == year
+        )
+    ).first()
+    if row is None:
+        session.add(
+            ContractYear(
+                contract_id=contract_id, year=year, planned_direct_hours=hours, updated_at=now
+            )
+        )
+        return None
+    old = row.planned_direct_hours
+    row.planned_direct_hours = hours
+    row.updated_at = now
+    return old
+
+
+def provider_orgs_with_contract(session: Session) -> list[tuple[Contract, Organisation]]:
+    return [
+        (c, o)
+        for c, o in session.exec(
+            sm_select(Contract, Organisation)
+            .join(Organisation, col(Organisation.id) == col(Contract.provider_org_id))
+            .order_by(col(Organisation.id))
+        )
+    ]
+
+
+def organisation(session: Session, org_id: int) -> Organisation | None:
+    return session.get(Organisation, org_id)
+
+
+def active_coordinators(session: Session, org_id: int) -> list[int]:
+    return list(
+        session.execute(
+            select(col(Staff.id))
+            .where(
+                col(Staff.organisation_id) == org_id,
+                col(Staff.role) == Role.coordinator,
+                col(Staff.active).is_(True),
+            )
+            .order_by(col(Staff.id))
+        ).scalars()
+    )
+
+
+# -- closing quarters and corrections ---------------------------------------------------------
+
+
+def closing(session: Session, org_id: int, quarter: Quarter) -> QuarterClosing | None:
+    return session.exec(
+        sm_select(QuarterClosing).where(
+            QuarterClosing.organisation_id == org_id,
+            QuarterClosing.year == quarter.year,
+            QuarterClosing.quarter == quarter.number,
+        )
+    ).first()
+
+
+def is_locked(session: Session, org_id: int, day: date) -> bool:
+    """Whether `day` lies in a closed quarter of the organisation (entries are locked)."""
+    return closing(session, org_id, Quarter.of(day)) is not None
+
+
+def closed_quarters(session: Session, org_id: int) -> list[Quarter]:
+    return [
+        Quarter(c.year, c.quarter)
+        for c in session.exec(
+            sm_select(QuarterClosing)
+            .where(QuarterClosing.organisation_id == org_id)
+            .order_by(col(QuarterClosing.year), col(QuarterClosing.quarter))
+        )
+    ]
+
+
+def close_quarter(
+    session: Session, org_id: int, quarter: Quarter, staff_id: int, now: datetime
+) -> QuarterClosing:
+    row = QuarterClosing(
+        organisation_id=org_id,
+        year=quarter.year,
+        quarter=quarter.number,
+        first_day=quarter.first,
+        last_day=quarter.last,
+        closed_at=now,
+        closed_by=staff_id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def org_entry(session: Session, org_id: int, entry_id: int) -> tuple[HoursEntry, Staff] | None:
+    """An entry of the organisation (withdrawn ones included) with its author."""
+    row = session.exec(
+        sm_select(HoursEntry, Staff)
+        .join(Staff, col(Staff.id) == col(HoursEntry.staff_id))
+        .where(HoursEntry.id == entry_id, HoursEntry.organisation_id == org_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def add_correction(
+    session: Session,
+    entry: HoursEntry,
+    staff_id: int,
+    new_minutes: int | None,
+    reason: str,
+    now: datetime,
+) -> HoursCorrection:
+    correction = HoursCorrection(
+        entry_id=entry.id or 0,
+        corrected_by=staff_id,
+        at=now,
+        old_minutes=entry.minutes,
+        new_minutes=new_minutes,
+        reason=reason,
+    )
+    session.add(correction)
+    if new_minutes is None:
+        entry.deleted_at = now
+    else:
+        entry.minutes = new_minutes
+    session.flush()
+    return correction
+
+
+def corrections_between(
+    session: Session, org_id: int, first: date, last: date
+) -> list[tuple[HoursCorrection, HoursEntry, str]]:
+    """Corrections of entries dated in [first, last], with the corrector's handle."""
+    return [
+        (c, e, handle)
+        for c, e, handle in session.exec(
+            sm_select(HoursCorrection, HoursEntry, Staff.handle)
+            .join(HoursEntry, col(HoursEntry.id) == col(HoursCorrection.entry_id))
+            .join(Staff, col(Staff.id) == col(HoursCorrection.corrected_by))
+            .where(
+                HoursEntry.organisation_id == org_id,
+                col(HoursEntry.day) >= first,
+                col(HoursEntry.day) <= last,
+            )
+            .order_by(col(HoursCorrection.id))
+        )
+    ]
+
+
+def record_outcome(
+    session: Session, case_id: int, follow_up_outside: bool, staff_id: int, now: datetime
+) -> bool | None:
+    """Record (or change) how an ended help went on; returns the previous value."""
+    row = session.exec(sm_select(HelpOutcome).where(HelpOutcome.case_id == case_id)).first()
+    if row is None:
+        session.add(
+            HelpOutcome(
+                case_id=case_id,
+                follow_up_outside=follow_up_outside,
+                recorded_by=staff_id,
+                recorded_at=now,
+            )
+        )
+        return None
+    old = row.follow_up_outside
+    row.follow_up_outside = follow_up_outside
+    row.recorded_by = staff_id
+    row.recorded_at = now
+    return old
