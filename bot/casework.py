@@ -18,6 +18,7 @@ from scheduler.workdays import WorkCalendar
 from storage.cases import (
     ChainChanges,
     DeadlineSpec,
+    cases_due_for_next_report,
     coordinations_of,
     deadlines_of_case,
     meetings_of,
@@ -83,3 +84,13 @@ def ensure_annual_reports(
         organisation_id=provider.id,
         now=now,
     )
+
+
+def extend_chains(
+    session: Session, *, calendar: WorkCalendar, periods: Periods, now: datetime
+) -> int:
+    """Add the next periodic report to every open case whose series has run out; the count."""
+    cases = cases_due_for_next_report(session, now.date())
+    for case in cases:
+        recompute_chain(session, case, calendar=calendar, periods=periods, now=now)
+    return len(cases)

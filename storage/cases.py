@@ -198,3 +198,25 @@ def side_of(session: Session, staff: Staff) -> OrgKind:
     org = session.get(Organisation, staff.organisation_id)
     assert org is not None
     return org.kind
+
+
+def cases_due_for_next_report(session: Session, today: date) -> list[Case]:
+    """Open cases whose periodic report series has no deadline after `today` yet.
+
+    The chain derives periodic reports up to the first one after the day it was computed;
+    as time passes that one falls due, and a recomputation adds the next (C1, D2).
+    """
+    latest = (
+        select(col(Deadline.case_id), func.max(Deadline.due).label("last_due"))
+        .where(col(Deadline.key).like("case:%:report:periodic:%"))
+        .group_by(col(Deadline.case_id))
+        .subquery()
+    )
+    return list(
+        session.exec(
+            select(Case)
+            .join(latest, latest.c.case_id == col(Case.id))
+            .where(Case.status == CaseStatus.open, latest.c.last_due <= today)
+            .order_by(col(Case.id))
+        )
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.casework import extend_chains
 from bot.core import Bot
 from config.settings import Settings
 from scheduler.clock import FixedClock
@@ -154,6 +155,29 @@ def test_next_periodic_report_follows_when_the_chain_is_recomputed(
         (date(2025, 9, 8), DeadlineStatus.done),
         (date(2026, 3, 9), DeadlineStatus.open),
     ]
+
+
+def test_daily_housekeeping_extends_the_report_series_without_any_change(
+    db: Database, settings: Settings, bot: Bot, clock: FixedClock, demo: dict[str, ChatUser]
+) -> None:
+    demo["TB"].say(NEW_CASE)
+    # Untouched for half a year: the stored series ends with the report of 08.09.2025.
+    clock.set(datetime(2025, 9, 9, 6, 0, tzinfo=BERLIN))
+    with db.session() as session:
+        assert (
+            extend_chains(session, calendar=bot.calendar, periods=settings.periods, now=clock.now())
+            >= 1  # this case and the demo cases whose series ran out too
+        )
+    periodic = [d for d in deadlines_of(db, CODE) if ":report:periodic:" in d.key]
+    assert [(d.due, d.status) for d in periodic] == [
+        (date(2025, 9, 8), DeadlineStatus.open),  # overdue, still open until done
+        (date(2026, 3, 9), DeadlineStatus.open),  # D2 from the start: Sat 07.03.2026 -> Mon
+    ]
+    with db.session() as session:  # a second run the same day finds nothing to do
+        assert (
+            extend_chains(session, calendar=bot.calendar, periods=settings.periods, now=clock.now())
+            == 0
+        )
 
 
 def test_mark_done_once_and_only_own(
