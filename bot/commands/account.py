@@ -8,7 +8,7 @@ from bot.errors import UserError
 from bot.formatting import STAFF_TYPE_LABEL, fmt_date
 from bot.messages import Reply
 from bot.parsing import parse_staff_type, split_args
-from bot.registry import REGISTRY
+from bot.registry import REGISTRY, Command
 from storage import audit
 from storage.enums import OrgKind, Role
 from storage.models import Organisation, Staff
@@ -92,9 +92,72 @@ def start(ctx: Ctx, args: str) -> Reply:
     )
 
 
-@REGISTRY.command("hilfe", "help", summary="Diese Übersicht", example="/hilfe", group_safe=True)
+# Topics of /hilfe, by the module a command lives in; unknown modules go under "Weiteres".
+_TOPICS = {
+    "bot.commands.account": "Konto",
+    "bot.commands.cases": "Fälle",
+    "bot.commands.deadlines": "Fristen",
+    "bot.commands.reminders": "Fristen",
+    "bot.commands.hours": "Stunden",
+    "bot.commands.controlling": "Auswertung",
+    "bot.commands.oncall": "Rufbereitschaft",
+    "bot.commands.rota": "Rufbereitschaft",
+    "bot.commands.paging": "Rufbereitschaft",
+    "bot.commands.reachability": "Erreichbarkeit",
+    "bot.commands.ag78": "AG 78 und Kalender",
+    "bot.commands.calendar": "AG 78 und Kalender",
+}
+
+
+_TOPIC_ORDER = (
+    "Fälle",
+    "Fristen",
+    "Stunden",
+    "Auswertung",
+    "Rufbereitschaft",
+    "Erreichbarkeit",
+    "AG 78 und Kalender",
+    "Konto",
+    "Weiteres",
+)
+
+
+def _topic(cmd: Command) -> str:
+    return _TOPICS.get(cmd.handler.__module__, "Weiteres")
+
+
+def _detail(cmd: Command) -> str:
+    alias = f" (auch /{', /'.join(cmd.aliases)})" if cmd.aliases else ""
+    return f"/{cmd.name}{alias} – {cmd.summary}\n    z. B. {cmd.example}"
+
+
+@REGISTRY.command(
+    "hilfe",
+    "help",
+    summary="Diese Übersicht; /hilfe THEMA oder /hilfe BEFEHL zeigt Beispiele",
+    example="/hilfe stunden",
+    group_safe=True,
+)
 def help_(ctx: Ctx, args: str) -> Reply:
-    """List the commands this person may use, with examples."""
+    """The commands this person may use by topic; details and examples for one topic or command."""
+    usable = [
+        cmd
+        for cmd in REGISTRY.commands
+        if cmd.name != "start"
+        and cmd.allowed(ctx.staff.role, ctx.staff_side)
+        and (ctx.message.private or cmd.group_safe)
+    ]
+    wanted = args.strip().lower().lstrip("/!")
+    if wanted:
+        in_topic = [cmd for cmd in usable if _topic(cmd).lower() == wanted]
+        found = REGISTRY.find(wanted)
+        if not in_topic and found is not None and found in usable:
+            return Reply(_detail(found))
+        in_topic = in_topic or [cmd for cmd in usable if _topic(cmd).lower().startswith(wanted)]
+        if in_topic:
+            return Reply("\n".join(_detail(cmd) for cmd in in_topic))
+        topics = ", ".join(dict.fromkeys(_topic(cmd) for cmd in usable))
+        raise UserError(f"Dazu habe ich keine Hilfe. Themen: {topics}.")
     org = ctx.session.get(Organisation, ctx.staff.organisation_id)
     assert org is not None
     lines = [
@@ -103,15 +166,17 @@ def help_(ctx: Ctx, args: str) -> Reply:
         "",
         "Das kannst du tun:",
     ]
-    for cmd in REGISTRY.commands:
-        if cmd.name == "start" or not cmd.allowed(ctx.staff.role, ctx.staff_side):
+    by_topic: dict[str, list[Command]] = {topic: [] for topic in _TOPIC_ORDER}
+    for cmd in usable:
+        by_topic.setdefault(_topic(cmd), []).append(cmd)
+    for topic, commands in by_topic.items():
+        if not commands:
             continue
-        if not ctx.message.private and not cmd.group_safe:
-            continue
-        alias = f" (auch /{', /'.join(cmd.aliases)})" if cmd.aliases else ""
-        lines.append(f"/{cmd.name}{alias} – {cmd.summary}\n    z. B. {cmd.example}")
+        lines.append(f"{topic}:")
+        lines += [f"/{cmd.name} – {cmd.summary}" for cmd in commands]
     lines += [
         "",
+        "Beispiele: /hilfe BEFEHL (z. B. /hilfe stunden) oder /hilfe THEMA (z. B. /hilfe fälle).",
         "Daten: 17.04.2025, 17.4., heute, gestern, morgen, Mo … So.",
         "Dauer: 1,5 oder 1:30 oder 90 min.",
         texts.PRIVACY_NOTE,
