@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--demo", action="store_true", help="load the demo organisation first")
 
     sub.add_parser("run", help="run all configured services")
+    sub.add_parser("scheduler", help="run only the reminder engine (sweep, dispatch, digest)")
     sub.add_parser("demo", help="load the demo organisation and print invite codes")
 
     invite = sub.add_parser("invite", help="print a one-time invite code for a role")
@@ -37,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     org_add = org_sub.add_parser("add", help="add an organisation")
     org_add.add_argument("name")
     org_add.add_argument("--kind", required=True, choices=["provider", "jugendamt"])
+
+    from bot.export_cli import add_parser as add_export
+
+    add_export(sub)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -97,22 +102,35 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
     if args.command == "run":
         import asyncio
 
-        from bot.runner import App, run_services
+        from bot.runner import App, run_services, with_configured_messengers
 
-        if not settings.services:
+        services = with_configured_messengers(settings)
+        if not services:
             print("koopbot: no service configured (setting: services)", file=sys.stderr)
             return 2
         app = App(settings=settings, db=db, clock=clock, bot=Bot(settings, db, clock))
         try:
-            asyncio.run(run_services(app, settings.services))
-        except ValueError as exc:
+            asyncio.run(run_services(app, services))
+        except (ValueError, ConfigError) as exc:
             print(f"koopbot: {exc}", file=sys.stderr)
             return 2
+        return 0
+    if args.command == "scheduler":
+        import asyncio
+
+        from bot.runner import App, run_services
+
+        app = App(settings=settings, db=db, clock=clock, bot=Bot(settings, db, clock))
+        asyncio.run(run_services(app, ["scheduler"]))
         return 0
     if args.command == "invite":
         return _invite(args, settings, db, clock.now())
     if args.command == "org":
         return _add_org(args, db, clock.now())
+    if args.command == "export":
+        from bot.export_cli import run as run_export
+
+        return run_export(args, settings, db, clock.now())
     raise AssertionError(args.command)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.core import Bot
-from bot.messages import Incoming, Reply, Sender
+from bot.messages import Attachment, Incoming, Reply, Sender
 
 PROMPT = "> "
 _QUIT = {"/ende", "/exit", "/quit", "exit", "quit"}
@@ -17,6 +18,18 @@ def render(reply: Reply) -> str:
     if reply.buttons:
         text += "\n" + "  ".join(f"[{b.label}: {b.command}]" for b in reply.buttons)
     return text
+
+
+def save_attachment(folder: Path, attachment: Attachment) -> Path:
+    """Write a chart or export where the console user can open it; never overwrites."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(attachment.filename).name
+    stem, suffix, n = path.stem, path.suffix, 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}_{n}{suffix}"
+    path.write_bytes(attachment.data)
+    return path
 
 
 def chat(bot: Bot, user_id: str, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
@@ -37,3 +50,6 @@ def chat(bot: Bot, user_id: str, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
             return
         reply = bot.handle(Incoming(sender=sender, chat_id=f"console:{user_id}", text=text))
         stdout.write(render(reply) + "\n")
+        for attachment in reply.attachments:
+            path = save_attachment(bot.settings.data_dir / "files", attachment)
+            stdout.write(f"Datei: {path}\n")

@@ -31,6 +31,21 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply: a PNG chart (shown as a picture) or a document (XLSX, CSV)."""
+
+    filename: str
+    mime_type: str
+    data: bytes = field(repr=False)
+    caption: str = ""
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime_type.startswith("image/")
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     buttons: tuple[Button, ...] = field(default=())
+    attachments: tuple[Attachment, ...] = field(default=())

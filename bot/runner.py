@@ -55,7 +55,55 @@ async def console_service(app: App) -> None:
     await finished
 
 
+async def matrix_service(app: App) -> None:
+    """The Matrix adapter (matrix-nio, end-to-end encrypted); needs the `[matrix]` settings."""
+    from bot.matrix import run_matrix
+
+    await run_matrix(app)
+
+
 SERVICES: dict[str, Service] = {"console": console_service}
+SERVICES["matrix"] = matrix_service
+
+
+async def telegram_service(app: App) -> None:
+    """The Telegram adapter (python-telegram-bot, long polling or webhook)."""
+    from bot.telegram import TelegramAdapter
+
+    await TelegramAdapter(app.bot, app.settings.telegram).run()
+
+
+SERVICES["telegram"] = telegram_service
+
+
+async def web_service(app: App) -> None:
+    """The calendar feed server (scheduler/web.py); settings section `[web]`."""
+    from scheduler.web import serve
+
+    await serve(app.settings, app.db, app.clock)
+
+
+SERVICES["web"] = web_service
+
+
+async def scheduler_service(app: App) -> None:
+    """The reminder engine (scheduler/service.py): sweep, dispatch, digest; section `[reminders]`."""
+    from scheduler.service import reminder_service
+
+    await reminder_service(app)
+
+
+SERVICES["scheduler"] = scheduler_service
+
+
+def with_configured_messengers(settings: Settings) -> list[str]:
+    """The `services` setting plus each messenger whose credentials are configured."""
+    names = list(settings.services)
+    if settings.telegram.configured and "telegram" not in names:
+        names.append("telegram")
+    if settings.matrix.configured and "matrix" not in names:
+        names.append("matrix")
+    return names
 
 
 async def run_services(app: App, names: list[str]) -> None:

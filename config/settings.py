@@ -5,12 +5,19 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 _SUBDIVISIONS = frozenset("BB BE BW BY HB HE HH MV NI NW RP SH SL SN ST TH".split())
@@ -44,6 +51,182 @@ class HoursLimits(BaseModel):
     max_day_minutes: int = Field(24 * 60, ge=1, le=24 * 60)
 
 
+class TelegramSettings(BaseModel):
+    """The Telegram adapter; the token belongs in `KOOPBOT_TELEGRAM__TOKEN` or `token_file`."""
+
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = Field(30, ge=0, le=50)  # seconds of getUpdates long polling
+    webhook_url: str | None = None  # public https URL Telegram posts updates to
+    webhook_secret: SecretStr | None = None  # checked in X-Telegram-Bot-Api-Secret-Token
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(8443, ge=0, le=65535)
+    webhook_path: str = "/telegram/webhook"
+    max_retries: int = Field(5, ge=0, le=20)  # 429 answers waited out per message
+
+    @model_validator(mode="after")
+    def _webhook(self) -> TelegramSettings:
+        if self.mode == "webhook":
+            if not self.webhook_url:
+                raise ValueError("telegram.webhook_url is required when telegram.mode = 'webhook'")
+            secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+                raise ValueError(
+                    "telegram.webhook_secret is required in webhook mode: 1-256 characters "
+                    "A-Z, a-z, 0-9, _ and -"
+                )
+        if not self.webhook_path.startswith("/"):
+            raise ValueError(f"telegram.webhook_path {self.webhook_path!r} must start with /")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None or self.token_file is not None
+
+    def read_token(self) -> str:
+        """The bot token from the setting or the token file; never logged."""
+        if self.token is not None:
+            token = self.token.get_secret_value().strip()
+        elif self.token_file is not None:
+            try:
+                token = self.token_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"telegram.token_file {self.token_file}: {exc.strerror}") from exc
+        else:
+            raise ConfigError("telegram: no token (KOOPBOT_TELEGRAM__TOKEN or telegram.token_file)")
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
+            # The message must not echo the token.
+            raise ConfigError("telegram: the token does not look like a BotFather token (123:ABC…)")
+        return token
+
+
+class MatrixSettings(BaseModel):
+    """The Matrix adapter; the password (first login only) belongs in `KOOPBOT_MATRIX__PASSWORD`."""
+
+    homeserver: str | None = None  # e.g. https://matrix.example.org
+    user_id: str | None = None  # e.g. @koopbot:example.org
+    password: SecretStr | None = None
+    device_name: str = "koopbot"
+    store_dir: Path | None = None  # crypto store and credentials; default: <data_dir>/matrix
+    sync_timeout_ms: int = Field(30_000, ge=0, le=120_000)
+    # Servers whose users may open a direct chat to register with /start; group rooms are
+    # joined only on an invite from registered staff. Empty: the bot's own server.
+    registration_servers: list[str] = Field(default_factory=list)
+    max_rate_limit_waits: int = Field(8, ge=0, le=100)  # M_LIMIT_EXCEEDED answers waited out
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"@[^:\s]+:\S+", value):
+            raise ValueError(f"{value!r} is not a Matrix user id like @koopbot:example.org")
+        return value
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.homeserver and self.user_id)
+
+
+class Reminders(BaseModel):
+    """The reminder engine (issue 4): stages, quiet hours, digest, delivery and its retries."""
+
+    days_before: list[int] = Field(default_factory=lambda: [14, 7])  # calendar days
+    working_days_before: list[int] = Field(default_factory=lambda: [2])
+    on_due_day: bool = True
+    overdue_daily: bool = True  # each working day while overdue
+    escalate_after_working_days: int = Field(3, ge=1, le=60)  # to coordinators and ASD contact
+    meeting_days_before: list[int] = Field(default_factory=lambda: [7, 1])  # HPG and AG 78
+    ag78_audience: Literal["coordinators", "all"] = "coordinators"
+    send_from: time = time(8, 0)  # quiet hours: outside [send_from, send_until) and
+    send_until: time = time(18, 0)  # on days that are no working day
+    digest_weekday: int = Field(0, ge=0, le=6)  # 0 = Monday
+    digest_time: time = time(8, 0)
+    sweep_seconds: int = Field(60, ge=1, le=3600)
+    dispatch_seconds: float = Field(2.0, gt=0, le=600)
+    batch_size: int = Field(500, ge=1, le=100_000)
+    lease_seconds: int = Field(120, ge=1, le=3600)  # a crashed sender's rows return after this
+    max_in_flight: int = Field(8, ge=1, le=256)  # concurrent sends per process
+    max_attempts: int = Field(6, ge=1, le=100)  # then the coordinators are told
+    backoff_seconds: int = Field(60, ge=1, le=86_400)  # doubles per failed attempt
+    backoff_max_seconds: int = Field(3600, ge=1, le=7 * 86_400)
+    late_after_minutes: int = Field(30, ge=1, le=1440)  # later than this is marked "verspätet"
+    snooze_default_days: int = Field(1, ge=1, le=30)
+    # Just under Telegram's 30/s: arrival jitter past the ceiling costs a 429 and >= 1 s.
+    rate_per_second: dict[str, float] = Field(
+        default_factory=lambda: {"telegram": 29.0, "matrix": 5.0, "console": 50.0}
+    )
+    messengers: list[str] = Field(default_factory=lambda: ["console"])  # transports to send on
+
+    @field_validator("days_before", "working_days_before", "meeting_days_before")
+    @classmethod
+    def _positive_days(cls, value: list[int]) -> list[int]:
+        if any(d < 1 or d > 365 for d in value):
+            raise ValueError(f"days must be between 1 and 365, got {value}")
+        return sorted(set(value), reverse=True)
+
+    @model_validator(mode="after")
+    def _window(self) -> Reminders:
+        if self.send_until <= self.send_from:
+            raise ValueError("reminders.send_until must be after reminders.send_from")
+        return self
+
+
+class Controlling(BaseModel):
+    """Hours controlling (issue 7): the rules of seed 001 II.5 and the quarterly evaluation."""
+
+    threshold_percent: int = Field(90, ge=1, le=100)  # H3: below this share of the target
+    short_quarters: int = Field(3, ge=1, le=12)  # H3: ... in this many consecutive quarters
+    indirect_percent: int = Field(20, ge=0, le=100)  # H2: indirect time by calculation
+    evaluate_time: time = time(7, 0)  # on the first day of each quarter: H3 for the one ended
+
+
+class OnCallSettings(BaseModel):
+    """Emergency contact (issue 6): paging, handover confirmation, gap detection."""
+
+    page_ack_minutes: int = Field(10, ge=1, le=240)  # unacknowledged: next escalation level
+    page_max_chars: int = Field(160, ge=20, le=200)  # a page is a short message
+    handover_confirm_minutes: int = Field(60, ge=1, le=24 * 60)  # then coordinators are told
+    gap_days: int = Field(14, ge=1, le=120)  # look this far ahead for uncovered shifts
+    check_seconds: int = Field(30, ge=1, le=3600)  # escalation and handover check interval
+
+
+class WebSettings(BaseModel):
+    """The web server of the calendar feeds (issue 5): service name "web" in `services`."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    # How users reach the server (a reverse proxy's https URL); default: http://host:port.
+    public_base_url: str | None = None
+    refresh_minutes: int = Field(60, ge=5, le=7 * 24 * 60)  # REFRESH-INTERVAL, X-PUBLISHED-TTL
+    cancelled_days: int = Field(60, ge=1, le=3650)  # cancelled events stay this long as CANCELLED
+    oncall_past_days: int = Field(28, ge=0, le=3650)  # on-call shifts shown around today
+    oncall_future_days: int = Field(182, ge=1, le=3650)
+    recheck_seconds: float = Field(1.0, ge=0, le=3600)  # how stale a cached feed may be at most
+    uid_domain: str = "koopbot"  # right-hand side of event UIDs; set once, never change
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(f"{value!r} is not an http(s) URL like https://koopbot.example.org")
+        return value.rstrip("/")
+
+    @field_validator("uid_domain")
+    @classmethod
+    def _uid_domain(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9.-]{1,100}", value):
+            raise ValueError(f"{value!r} is not a domain like koopbot.example.org")
+        return value
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.host}:{self.port}"
+
+
 class Settings(BaseSettings):
     """Everything koopbot can be configured with."""
 
@@ -65,6 +248,12 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     periods: Periods = Field(default_factory=Periods)
     hours: HoursLimits = Field(default_factory=HoursLimits)
+    reminders: Reminders = Field(default_factory=Reminders)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    matrix: MatrixSettings = Field(default_factory=MatrixSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    controlling: Controlling = Field(default_factory=Controlling)
+    oncall: OnCallSettings = Field(default_factory=OnCallSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -167,7 +356,17 @@ def load_settings(config_file: Path | None = None) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_describe(err) for err in exc.errors())
         raise ConfigError(f"invalid configuration: {problems}") from exc
+
+
+_SECRET_WORDS = ("token", "password", "secret", "key")
+
+
+def _describe(err: Any) -> str:
+    """`key = value: reason`; values of secret keys are never shown."""
+    key = ".".join(str(p) for p in err["loc"])
+    value = err.get("input")
+    if any(word in key.lower() for word in _SECRET_WORDS) or isinstance(value, dict):
+        return f"{key}: {err['msg']}"
+    return f"{key} = {value!r}: {err['msg']}"

@@ -12,13 +12,14 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from bot import reminder_texts as texts
+from bot import rota_texts
 from bot.commands.common import deadline_line as digest_line
 from bot.controlling_alerts import ITEM_TYPE as ALERT
 from bot.controlling_alerts import alert_reply
@@ -36,6 +37,7 @@ from storage.db import Database
 from storage.enums import DeadlineStatus
 from storage.models import AgSession, Case, Deadline, Meeting, OutboxEntry, Staff
 from storage.outbox import CANCELLED, FAILED, SENT, NewEntry
+from storage.rota import URGENT_ITEM_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class Delivery:
     reply: Reply | None = None
     recipient: Recipient | None = None
     reports_only: bool = False  # only "could not reach X" rows: no report about a report
+    urgent: bool = False  # pages and handovers (issue 6): retried at once, also at night
 
     @property
     def idempotency_key(self) -> str:
@@ -121,9 +124,12 @@ class Dispatcher:
     async def dispatch(self) -> DispatchStats:
         """Send everything due now; returns when nothing is due (or sending is not allowed)."""
         stats = DispatchStats()
-        while is_allowed(self.policy, self.calendar, self.clock.now()):
+        while True:
+            # Outside the sending window only pages and handovers go out (issue 6).
+            quiet = not is_allowed(self.policy, self.calendar, self.clock.now())
+            only = URGENT_ITEM_TYPES if quiet else None
             token = outbox.new_claim_token()
-            deliveries, claimed = await asyncio.to_thread(self._claim, token, stats)
+            deliveries, claimed = await asyncio.to_thread(self._claim, token, stats, only)
             stats.claimed += claimed
             if claimed == 0:
                 break
@@ -134,12 +140,19 @@ class Dispatcher:
 
     # -- claiming and composing (one transaction) ----------------------------------------
 
-    def _claim(self, token: str, stats: DispatchStats) -> tuple[list[Delivery], int]:
+    def _claim(
+        self, token: str, stats: DispatchStats, only: Sequence[str] | None = None
+    ) -> tuple[list[Delivery], int]:
         now = self.clock.now()
         lease = now + timedelta(seconds=self.settings.reminders.lease_seconds)
         with self.db.session() as session:
             rows = outbox.claim(
-                session, now=now, lease_until=lease, token=token, limit=self.claim_limit
+                session,
+                now=now,
+                lease_until=lease,
+                token=token,
+                limit=self.claim_limit,
+                item_types=only,
             )
             if not rows:
                 return [], 0
@@ -217,6 +230,7 @@ class Dispatcher:
             d.attempts = max(d.attempts, row.attempts)
             d.late = d.late or is_late(self.policy, self.calendar, row.fire_at, now, grace)
             d.reports_only = d.reports_only and row.item_type == "undeliverable"
+            d.urgent = row.item_type in URGENT_ITEM_TYPES
             return d
 
         for row in rows:
@@ -282,6 +296,12 @@ class Dispatcher:
                     cancel.append(_id(row.id))
                 else:
                     add(row, "alert").reply = alert
+            elif row.item_type in rota_texts.ITEM_TYPES:  # on-call messages (issue 6)
+                message = rota_texts.compose(session, self.settings, row, now)
+                if message is None:
+                    cancel.append(_id(row.id))
+                else:
+                    add(row, f"rota:{row.id}").reply = message
             elif row.item_type == "undeliverable":
                 failed = session.get(Staff, row.item_id)
                 if failed is None:
@@ -419,11 +439,9 @@ class Dispatcher:
             return
         attempts = d.attempts + 1
         if attempts < r.max_attempts:
-            later = next_allowed(
-                self.policy,
-                self.calendar,
-                now + backoff(attempts, r.backoff_seconds, r.backoff_max_seconds),
-            )
+            later = now + backoff(attempts, r.backoff_seconds, r.backoff_max_seconds)
+            if not d.urgent:
+                later = next_allowed(self.policy, self.calendar, later)
             outbox.retry_later(
                 session, d.ids, d.token, send_after=later, count_attempt=True, error=kind.value
             )

@@ -31,6 +31,7 @@ from scheduler.workdays import WorkCalendar
 from storage import outbox
 from storage.db import Database
 from storage.outbox import EPOCH, CaseParties, DueItem, NewEntry
+from storage.rota import absence_routes
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ class Sweeper:
         week = int(monday.strftime("%Y%m%d"))
         with self.db.session() as session:
             staff = outbox.staff_with_identity(session)
+            away = absence_routes(session, staff, now.astimezone(self.settings.tz).date())
+            staff = [s for s in staff if s not in away]  # nothing until they return (issue 6)
             outbox.insert_entries(
                 session,
                 (NewEntry("digest", week, "week", s, at, at) for s in staff),
@@ -157,6 +160,14 @@ class Sweeper:
                 else:
                     people = _recipients(item, stage, parties.get(item.case_id or -1), coordinators)
                 wanted.append((item, stage, people))
+        # Absence routing (issue 6): an absent person's reminders go to their deputy.
+        today = now.astimezone(self.settings.tz).date()
+        routes = absence_routes(session, sorted({p for _, _, ps in wanted for p in ps}), today)
+        if routes:
+            wanted = [
+                (item, stage, [r for p in people if (r := routes.get(p, p)) is not None])
+                for item, stage, people in wanted
+            ]
         active = outbox.active_staff(session, (p for _, _, people in wanted for p in people))
         entries = [
             NewEntry(

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from config.settings import Settings
 from scheduler.ics import FeedCalendar, FeedEvent
 from scheduler.oncall import shift_at
+from scheduler.rota import shifts_between as rota_shifts
 from storage.cases import visible_cases_clause
 from storage.enums import CaseStatus, DeadlineStatus, OrgKind, SessionKind
 from storage.feeds import FeedKind
@@ -23,9 +24,9 @@ from storage.models import (
     Meeting,
     Organisation,
     Rotation,
-    RotationMember,
     Staff,
 )
+from storage.rota import RotaState, confirmed_swaps, load_state, override_history
 
 # Labels repeated here rather than imported from bot/: scheduler must not depend on the chat.
 _DEADLINE_LABEL = {
@@ -204,40 +205,45 @@ def oncall_feed(
     query = select(Rotation).order_by(col(Rotation.id))
     if rotation is not None:
         query = query.where(Rotation.id == rotation.id)
-    elif person is not None:
-        query = query.join(RotationMember, col(RotationMember.rotation_id) == col(Rotation.id))
-        query = query.where(RotationMember.staff_id == person.id)
+    # A person's feed looks at every rotation: a substitute holds shifts without being a member.
     events: list[FeedEvent] = []
     for rot in session.exec(query).unique():
-        members = list(
-            session.exec(
-                select(Staff)
-                .join(RotationMember, col(RotationMember.staff_id) == col(Staff.id))
-                .where(RotationMember.rotation_id == rot.id)
-                .order_by(col(RotationMember.position))
-            )
-        )
-        if not members:
+        assert rot.id is not None
+        state = load_state(session, rot, tz)
+        if not state.spec.members:
             continue
-        # Shifts have no stored edit time; the rotation's first handover stands in as DTSTAMP.
+        # Shifts have no stored edit time; the rotation's first handover stands in as DTSTAMP,
+        # the overrides and swaps that touch a shift as its changes (issue 6).
         stamp = datetime.combine(rot.anchor, rot.handover, tzinfo=tz).astimezone(UTC)
-        for number, index, start, end in shifts_between(
-            rot, len(members), window_start, window_end, tz
-        ):
-            member = members[index]
+        changes = _shift_changes(session, state, rot.id)
+        seen: set[str] = set()
+        for duty in state.duties(window_start, window_end):
+            member = state.staff[duty.staff_id]
+            number = duty.shift.number
+            # The holder is part of the UID: a changed rotation replaces the event; a shift
+            # split by an override gets one event per part.
+            uid = f"oncall-{rot.id}-{number}-{member.id}"
+            if uid in seen:
+                uid += f"-{duty.start.astimezone(UTC):%Y%m%d%H%M}"
+            seen.add(uid)
             if person is not None and member.id != person.id:
                 continue
             phone = f"Diensttelefon: {member.work_phone}" if member.work_phone else None
+            note = None
+            if duty.override is not None:
+                absent = state.staff.get(duty.override.absent)
+                note = f"Vertretung für {absent.name if absent else '–'}"
+            count, changed = changes.get(number, (0, None))
+            modified = min(stamp, duty.shift.start.astimezone(UTC))
             events.append(
                 FeedEvent(
-                    # The holder is part of the UID: a changed rotation replaces the event.
-                    uid=f"oncall-{rot.id}-{number}-{member.id}@{domain}",
+                    uid=f"{uid}@{domain}",
                     summary=f"Rufbereitschaft: {member.name} ({member.handle})",
-                    start=start,
-                    end=end,
-                    sequence=0,
-                    last_modified=min(stamp, start.astimezone(UTC)),
-                    description="\n".join(x for x in (rot.name, phone) if x),
+                    start=duty.start,
+                    end=duty.end,
+                    sequence=count,
+                    last_modified=max(modified, changed) if changed else modified,
+                    description="\n".join(x for x in (rot.name, note, phone) if x),
                     categories=("Rufbereitschaft",),
                 )
             )
@@ -270,3 +276,25 @@ def shifts_between(
         number = (shift.start.date() - rotation.anchor).days // rotation.shift_days
         yield number, shift.index, shift.start, shift.end
         instant = shift.end
+
+
+def _shift_changes(
+    session: Session, state: RotaState, rotation_id: int
+) -> dict[int, tuple[int, datetime | None]]:
+    """Per shift number: how often overrides and swaps changed it, and when last (SEQUENCE,
+    LAST-MODIFIED). Cancelling an override counts as a change too, so SEQUENCE only rises."""
+    out: dict[int, tuple[int, datetime | None]] = {}
+
+    def touch(number: int, times: int, at: datetime | None) -> None:
+        count, last = out.get(number, (0, None))
+        latest = max((t for t in (last, at) if t is not None), default=None)
+        out[number] = (count + times, latest)
+
+    for o in override_history(session, rotation_id):
+        for shift in rota_shifts(state.spec, o.starts_at, o.ends_at):
+            touch(shift.number, 1 if o.cancelled_at is None else 2, o.cancelled_at or o.created_at)
+    for s in confirmed_swaps(session, rotation_id):
+        for number in (s.shift_a, s.shift_b):
+            if number is not None:
+                touch(number, 1, s.decided_at)
+    return out

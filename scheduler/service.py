@@ -1,4 +1,4 @@
-"""APScheduler wiring of the reminder engine: three periodic jobs, never one job per reminder.
+"""APScheduler wiring of the reminder engine: a few periodic jobs, never one job per reminder.
 
 APScheduler keeps no state here (memory job store): the database is the source of truth, so
 start-up time and memory do not depend on the number of deadlines, and any number of
@@ -22,6 +22,7 @@ from config.settings import Settings
 from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
+from scheduler.rota_sweep import RotaSweeper
 from scheduler.workdays import WorkCalendar
 from storage.db import Database
 
@@ -48,10 +49,18 @@ class ReminderService:
         self.db, self.clock, self.calendar = db, clock, calendar
         self.sweeper = Sweeper(settings, db, clock, calendar)
         self.dispatcher = Dispatcher(settings, db, clock, calendar, messengers)
+        self.rota = RotaSweeper(settings, db, clock, calendar)
 
     async def sweep_job(self) -> None:
         """Plan due reminders into the outbox."""
         await asyncio.to_thread(self.sweeper.sweep)
+
+    async def rota_job(self) -> None:
+        """Escalate unacknowledged pages, remind and check handovers, report gaps (issue 6);
+        then send at once, so a page's escalation does not wait for the next dispatch tick."""
+        stats = await asyncio.to_thread(self.rota.tick)
+        if stats.escalated or stats.handover_rows:
+            await self.dispatch_job()
 
     async def dispatch_job(self) -> None:
         """Send what is due."""
@@ -77,6 +86,18 @@ class ReminderService:
             found = queue_alerts(session, self.settings, self.calendar, self.clock.now())
         return len(found)
 
+    async def chains_job(self) -> None:
+        """Extend the periodic report series of open cases whose series ran out (C1, D2)."""
+        await asyncio.to_thread(self.extend_chains)
+
+    def extend_chains(self) -> int:
+        from bot.casework import extend_chains
+
+        with self.db.session() as session:
+            return extend_chains(
+                session, calendar=self.calendar, periods=self.settings.periods, now=self.clock.now()
+            )
+
     async def digest_job(self) -> None:
         """Queue this week's digest once its time has come (a no-op when already queued)."""
         await asyncio.to_thread(self.sweeper.queue_digest)
@@ -99,6 +120,11 @@ class ReminderService:
             id="dispatch",
         )
         scheduler.add_job(
+            self.rota_job,
+            IntervalTrigger(seconds=self.settings.oncall.check_seconds, timezone=tz),
+            id="rota",
+        )
+        scheduler.add_job(
             self.digest_job,
             CronTrigger(
                 day_of_week=_DAYS[r.digest_weekday],
@@ -108,6 +134,7 @@ class ReminderService:
             ),
             id="digest",
         )
+        scheduler.add_job(self.chains_job, CronTrigger(hour=5, minute=30, timezone=tz), id="chains")
         evaluate = self.settings.controlling.evaluate_time
         scheduler.add_job(
             self.controlling_job,
@@ -121,9 +148,11 @@ class ReminderService:
     async def run(self) -> None:
         """Catch up at once (sweep, digest, dispatch), then run the periodic jobs until cancelled."""
         scheduler = self.build_scheduler()
+        await self.chains_job()
         await self.sweep_job()
         await self.digest_job()
         await self.controlling_job()
+        await self.rota_job()
         await self.dispatch_job()
         scheduler.start()
         log.info("reminder engine ready: caught up, periodic jobs running")

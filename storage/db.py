@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+import storage.versioning  # noqa: F401  (registers the calendar versioning listener)
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -70,6 +72,12 @@ class Database:
 
     def upgrade(self) -> None:
         upgrade(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            # Without statistics SQLite may scan all open deadlines instead of starting from a
+            # person's cases; analysis_limit keeps this cheap however large the tables grow.
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql("PRAGMA analysis_limit=400")
+                connection.exec_driver_sql("ANALYZE")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.enums import (
@@ -25,6 +25,15 @@ from storage.types import UTCDateTime
 
 def _ts(nullable: bool = False) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable)
+
+
+# When the reminder sweep next looks at a row (issue 4). New rows get the epoch ("plan now")
+# from the server default; triggers (migration 0003) reset it when the date or status changes.
+REMIND_NOW_SQL = "'1970-01-01 00:00:00'"
+
+
+def _reminder_at() -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=True, server_default=text(REMIND_NOW_SQL), index=True)
 
 
 class Organisation(SQLModel, table=True):
@@ -103,6 +112,9 @@ class Meeting(SQLModel, table=True):
     starts_at: datetime = Field(sa_column=_ts())
     cancelled: bool = False
     created_at: datetime = Field(sa_column=_ts())
+    sequence: int = 0  # calendar SEQUENCE, raised by storage.versioning on every change
+    updated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    reminder_at: datetime | None = Field(default=None, sa_column=_reminder_at())
 
 
 class CoordinationRequest(SQLModel, table=True):
@@ -118,12 +130,14 @@ class Deadline(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deadline_open_due", "status", "due"),
         Index("ix_deadline_case_status", "case_id", "status"),
+        # A provider coordinator's /fristen reads one organisation's open deadlines by date.
+        Index("ix_deadline_org_status_due", "organisation_id", "status", "due"),
     )
     id: int | None = Field(default=None, primary_key=True)
     # Stable derivation key ("case:17:report:periodic:2"): recomputing the chain updates in place.
     key: str = Field(max_length=80, unique=True)
     case_id: int | None = Field(default=None, foreign_key="hzcase.id")
-    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id")  # the case's provider
     kind: DeadlineKind
     rule: str = Field(max_length=40)  # e.g. "C1/D1: 6 Wochen nach Hilfebeginn"
     due: date
@@ -131,11 +145,25 @@ class Deadline(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     done_by: int | None = Field(default=None, foreign_key="staff.id")
     updated_at: datetime = Field(sa_column=_ts())
+    reminder_at: datetime | None = Field(default=None, sa_column=_reminder_at())
+    sequence: int = 0  # calendar SEQUENCE, raised by storage.versioning on every change
 
 
 class HoursEntry(SQLModel, table=True):
     __tablename__ = "hours_entry"
-    __table_args__ = (Index("ix_hours_staff_day", "staff_id", "day"),)
+    __table_args__ = (
+        Index("ix_hours_staff_day", "staff_id", "day"),
+        # Hours controlling (issue 7): an organisation's quarter, read from the index alone.
+        Index(
+            "ix_hours_org_day",
+            "organisation_id",
+            "day",
+            "category",
+            "staff_id",
+            "minutes",
+            "deleted_at",
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(foreign_key="staff.id")
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
@@ -156,6 +184,11 @@ class Rotation(SQLModel, table=True):
     anchor: date  # the first shift starts on this day at `handover`
     handover: time
     shift_days: int = 7
+    # Issue 6 (migration 0007 adds these without FK constraints: SQLite cannot add one to a
+    # table others reference without rebuilding it).
+    team_id: int | None = None
+    backup_staff_id: int | None = None  # a fixed second line
+    backup_next: bool = False  # or: the member who is next in line
 
 
 class RotationMember(SQLModel, table=True):
@@ -178,6 +211,8 @@ class Availability(SQLModel, table=True):
     absent_from: date | None = None
     absent_until: date | None = None
     remote: bool = False
+    absence_kind: str | None = Field(default=None, max_length=12)  # krank, urlaub, sonstiges
+    deputy_staff_id: int | None = None  # this absence's deputy (issue 6; no FK, see Rotation)
 
 
 class AgSession(SQLModel, table=True):
@@ -195,6 +230,7 @@ class AgSession(SQLModel, table=True):
     cancelled: bool = False
     sequence: int = 0
     updated_at: datetime = Field(sa_column=_ts())
+    reminder_at: datetime | None = Field(default=None, sa_column=_reminder_at())
 
 
 class AuditEntry(SQLModel, table=True):
@@ -209,3 +245,189 @@ class AuditEntry(SQLModel, table=True):
     entity: str = Field(max_length=40)
     entity_id: int | None = None
     details: str = Field(default="{}", max_length=2000)  # JSON of codes and ids, never free text
+
+
+class FeedToken(SQLModel, table=True):
+    """A secret calendar-feed link (DOMAIN.md P3); only the SHA-256 of the token is stored."""
+
+    __tablename__ = "feed_token"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    kind: str = Field(max_length=20)  # storage.feeds.FeedKind
+    rotation_id: int | None = Field(default=None, foreign_key="rotation.id")
+    created_at: datetime = Field(sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class FeedState(SQLModel, table=True):
+    """One row: a counter raised in every transaction that changes what a feed shows."""
+
+    __tablename__ = "feed_state"
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = 0
+
+
+class OutboxEntry(SQLModel, table=True):
+    """One reminder to one person (issue 4): written by the sweep, sent by the dispatcher."""
+
+    __tablename__ = "reminder_outbox"
+    __table_args__ = (
+        UniqueConstraint("item_type", "item_id", "stage", "staff_id", name="uq_outbox_key"),
+        Index("ix_outbox_status_send_after", "status", "send_after"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    item_type: str = Field(max_length=12)  # deadline, meeting, session, digest, undeliverable
+    item_id: int
+    stage: str = Field(max_length=24)  # e.g. "d14:20250422", "o3:20250422", "m1:202506021000"
+    staff_id: int = Field(foreign_key="staff.id", index=True)
+    fire_at: datetime = Field(sa_column=_ts())  # when it should have gone out
+    send_after: datetime = Field(sa_column=_ts())  # next attempt (or lease end while sending)
+    status: str = Field(default="pending", max_length=10)  # pending sending sent failed cancelled
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=40)
+    transport: str | None = Field(default=None, max_length=20)
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    late: bool = False
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+# -- hours controlling (issue 7) ---------------------------------------------------------------
+
+
+class Contract(SQLModel, table=True):
+    """A provider's budget contract with the Jugendamt (Trägerbudgetvereinbarung, seed 001 II.5)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_org_id: int = Field(foreign_key="organisation.id", unique=True)
+    starts_on: date
+    ends_on: date
+    steering_percent: int = 15  # expected steering effect: up to +15 % services, same budget
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class ContractYear(SQLModel, table=True):
+    """The planned direct hours ("Stunden am Klient") of one contract year (H2)."""
+
+    __tablename__ = "contract_year"
+    __table_args__ = (UniqueConstraint("contract_id", "year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", index=True)
+    year: int
+    planned_direct_hours: int
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class QuarterClosing(SQLModel, table=True):
+    """A closed quarter: its hours entries are locked; coordinators correct with a reason."""
+
+    __tablename__ = "quarter_closing"
+    __table_args__ = (UniqueConstraint("organisation_id", "year", "quarter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id")
+    year: int
+    quarter: int
+    first_day: date
+    last_day: date
+    closed_at: datetime = Field(sa_column=_ts())
+    closed_by: int = Field(foreign_key="staff.id")
+
+
+class HoursCorrection(SQLModel, table=True):
+    """A coordinator's correction of an hours entry (after closing), with the reason given."""
+
+    __tablename__ = "hours_correction"
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="hours_entry.id", index=True)
+    corrected_by: int = Field(foreign_key="staff.id")
+    at: datetime = Field(sa_column=_ts())
+    old_minutes: int
+    new_minutes: int | None = None  # None: the entry was withdrawn
+    reason: str = Field(max_length=200)
+
+
+class HelpOutcome(SQLModel, table=True):
+    """How an ended help went on (H5): with or without follow-up help outside the family."""
+
+    __tablename__ = "help_outcome"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="hzcase.id", unique=True)
+    follow_up_outside: bool
+    recorded_by: int = Field(foreign_key="staff.id")
+    recorded_at: datetime = Field(sa_column=_ts())
+
+
+# -- emergency contact and reachability (issue 6) ----------------------------------------------
+
+
+class OncallOverride(SQLModel, table=True):
+    """Illness or leave: `substitute` is on call instead of `absent_staff_id` over a range."""
+
+    __tablename__ = "oncall_override"
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int | None = Field(default=None, foreign_key="rotation.id")  # None: all
+    absent_staff_id: int = Field(foreign_key="staff.id", index=True)
+    substitute_staff_id: int = Field(foreign_key="staff.id")
+    starts_at: datetime = Field(sa_column=_ts())
+    ends_at: datetime = Field(sa_column=_ts())
+    reason: str = Field(max_length=12)  # krank, urlaub, sonstiges
+    created_by: int = Field(foreign_key="staff.id")
+    created_at: datetime = Field(sa_column=_ts())
+    cancelled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class OncallSwap(SQLModel, table=True):
+    """A swap of two shifts (or one shift handed over); in force once both have confirmed."""
+
+    __tablename__ = "oncall_swap"
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id", index=True)
+    shift_a: int
+    holder_a: int = Field(foreign_key="staff.id")
+    holder_b: int = Field(foreign_key="staff.id")
+    shift_b: int | None = None
+    requested_by: int = Field(foreign_key="staff.id")
+    confirmed_a_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    confirmed_b_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    status: str = Field(default="pending", max_length=10)  # pending confirmed declined
+    created_at: datetime = Field(sa_column=_ts())
+    decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class OncallHandover(SQLModel, table=True):
+    """The incoming person confirmed taking over a shift."""
+
+    __tablename__ = "oncall_handover"
+    __table_args__ = (UniqueConstraint("rotation_id", "shift_number", "staff_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id")
+    shift_number: int
+    staff_id: int = Field(foreign_key="staff.id")
+    confirmed_at: datetime = Field(sa_column=_ts())
+
+
+class Page(SQLModel, table=True):
+    """A page of the on-call person; escalates level by level until acknowledged."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id")
+    caller_id: int = Field(foreign_key="staff.id")
+    text: str = Field(max_length=200)  # short, checked against client names (P1)
+    created_at: datetime = Field(sa_column=_ts())
+    level: int = 0  # 0 on-call person, 1 second line, 2 coordinators
+    escalate_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True, index=True)
+    )
+    acked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    acked_by: int | None = Field(default=None, foreign_key="staff.id")
+
+
+class Deputy(SQLModel, table=True):
+    """Who stands in for a person (or for everyone in a team) during an absence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", unique=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", unique=True)
+    deputy_staff_id: int = Field(foreign_key="staff.id")
+    updated_at: datetime = Field(sa_column=_ts())

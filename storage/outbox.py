@@ -290,7 +290,13 @@ def new_claim_token() -> str:
 
 
 def claim(
-    session: Session, *, now: datetime, lease_until: datetime, token: str, limit: int
+    session: Session,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    token: str,
+    limit: int,
+    item_types: Sequence[str] | None = None,
 ) -> list[OutboxEntry]:
     """Claim up to `limit` due rows (pending, or sending with an expired lease) for `token`.
 
@@ -303,6 +309,8 @@ def claim(
         .order_by(_OUTBOX.c.send_after, _OUTBOX.c.id)
         .limit(limit)
     )
+    if item_types is not None:  # quiet hours: only what may wake people (pages, issue 6)
+        due = due.where(_OUTBOX.c.item_type.in_(list(item_types)))
     if is_postgres(session):
         due = due.with_for_update(skip_locked=True)
     stmt = (

@@ -20,6 +20,8 @@ from storage.models import (
     FeedState,
     FeedToken,
     Meeting,
+    OncallOverride,
+    OncallSwap,
     Organisation,
     Rotation,
     RotationMember,
@@ -43,6 +45,8 @@ _FEED_INPUTS = (
     Rotation,
     RotationMember,
     FeedToken,
+    OncallOverride,  # issue 6: overrides and confirmed swaps change who is on call
+    OncallSwap,
 )
 
 

@@ -1,5 +1,31 @@
 """Importing this package registers every command with bot.registry.REGISTRY."""
 
-from bot.commands import account, ag78, cases, deadlines, hours, oncall
+from bot.commands import (
+    account,
+    ag78,
+    calendar,
+    cases,
+    controlling,
+    deadlines,
+    hours,
+    oncall,
+    paging,
+    reachability,
+    reminders,
+    rota,
+)
 
-__all__ = ["account", "ag78", "cases", "deadlines", "hours", "oncall"]
+__all__ = [
+    "account",
+    "ag78",
+    "calendar",
+    "cases",
+    "controlling",
+    "deadlines",
+    "hours",
+    "oncall",
+    "paging",
+    "reachability",
+    "reminders",
+    "rota",
+]

@@ -9,7 +9,7 @@ from bot.commands.common import audit_change, deadline_line
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import DEADLINE_KIND_LABEL, fmt_date
-from bot.messages import Reply
+from bot.messages import Button, Reply
 from bot.registry import REGISTRY
 from storage.cases import can_see_case, open_deadlines_for
 from storage.enums import DeadlineStatus, OrgKind, Role
@@ -17,6 +17,7 @@ from storage.models import Case, Deadline
 
 _HORIZON_DAYS = 60
 _MAX_LINES = 30
+_MAX_BUTTONS = 5  # one-tap "done" for the soonest deadlines
 
 
 @REGISTRY.command(
@@ -29,27 +30,33 @@ def my_deadlines(ctx: Ctx, args: str) -> Reply:
     """Open deadlines of the sender's cases, soonest first; overdue ones on top."""
     everything = args.strip().lower() in ("alle", "all")
     until = None if everything else ctx.today + timedelta(days=_HORIZON_DAYS)
-    rows, total = open_deadlines_for(
-        ctx.session, ctx.staff, ctx.staff_side, until=until, limit=_MAX_LINES
+    page = open_deadlines_for(
+        ctx.session, ctx.staff, ctx.staff_side, today=ctx.today, until=until, limit=_MAX_LINES
     )
+    rows, total, overdue = page.rows, page.total, page.overdue
     if not rows:
         return Reply(
             texts.NO_DEADLINES
             if everything
             else f"In den nächsten {_HORIZON_DAYS} Tagen keine offenen Fristen. /fristen alle zeigt alle."
         )
-    overdue = sum(1 for d, _ in rows if d.due < ctx.today)
     scope = (
-        "alle offenen Fristen"
+        "Alle deine offenen Fristen"
         if everything
-        else f"offene Fristen bis {fmt_date(until or ctx.today)}"
+        else f"Deine offenen Fristen bis {fmt_date(until or ctx.today)}"
     )
-    head = f"Deine {scope}: {total}" + (f", davon {overdue} überfällig" if overdue else "")
+    head = f"{scope}: {total}" + (f", davon {overdue} überfällig" if overdue else "")
     lines = [head, *(deadline_line(d, code, ctx.today) for d, code in rows)]
     if total > len(rows):
         lines.append(f"… und {total - len(rows)} weitere.")
     lines.append("Erledigt? /erledigt NUMMER, z. B. /erledigt " + str(rows[0][0].id))
-    return Reply("\n".join(lines))
+    buttons = tuple(
+        Button(
+            f"✓ #{d.id} {code or 'Organisation'} {DEADLINE_KIND_LABEL[d.kind]}", f"/erledigt {d.id}"
+        )
+        for d, code in rows[:_MAX_BUTTONS]
+    )
+    return Reply("\n".join(lines), buttons=buttons)
 
 
 @REGISTRY.command(

@@ -131,7 +131,7 @@ class Synapse:
                     "type": "http",
                     "tls": False,
                     "x_forwarded": False,
-                    "resources": [{"names": ["client"], "compress": False}],
+                    "resources": [{"names": ["client", "media"], "compress": False}],
                 }
             ],
             "trusted_key_servers": [],
