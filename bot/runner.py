@@ -62,18 +62,11 @@ async def matrix_service(app: App) -> None:
     await run_matrix(app)
 
 
-SERVICES: dict[str, Service] = {"console": console_service}
-SERVICES["matrix"] = matrix_service
-
-
 async def telegram_service(app: App) -> None:
     """The Telegram adapter (python-telegram-bot, long polling or webhook)."""
     from bot.telegram import TelegramAdapter
 
     await TelegramAdapter(app.bot, app.settings.telegram).run()
-
-
-SERVICES["telegram"] = telegram_service
 
 
 async def web_service(app: App) -> None:
@@ -83,9 +76,6 @@ async def web_service(app: App) -> None:
     await serve(app.settings, app.db, app.clock)
 
 
-SERVICES["web"] = web_service
-
-
 async def scheduler_service(app: App) -> None:
     """The reminder engine (scheduler/service.py): sweep, dispatch, digest; section `[reminders]`."""
     from scheduler.service import reminder_service
@@ -93,7 +83,13 @@ async def scheduler_service(app: App) -> None:
     await reminder_service(app)
 
 
-SERVICES["scheduler"] = scheduler_service
+SERVICES: dict[str, Service] = {
+    "console": console_service,
+    "telegram": telegram_service,
+    "matrix": matrix_service,
+    "web": web_service,
+    "scheduler": scheduler_service,
+}
 
 
 def with_configured_messengers(settings: Settings) -> list[str]:

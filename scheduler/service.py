@@ -195,8 +195,11 @@ async def _matrix(app: App) -> Messenger:
 
 # Transports the scheduler can send on, by the `reminders.messengers` setting. A new
 # messenger adds its factory here.
-MESSENGER_FACTORIES: dict[str, MessengerFactory] = {"console": _console, "telegram": _telegram}
-MESSENGER_FACTORIES["matrix"] = _matrix
+MESSENGER_FACTORIES: dict[str, MessengerFactory] = {
+    "console": _console,
+    "telegram": _telegram,
+    "matrix": _matrix,
+}
 
 
 async def reminder_service(app: App) -> None:
