@@ -138,11 +138,13 @@ def _load_demo(settings: Settings, db: Database, now: object) -> None:
     from datetime import datetime
 
     from bot.core import build_calendar
-    from bot.demo import PEOPLE, demo_invites, load_demo
+    from bot.demo import PEOPLE, demo_invites, load_demo, load_demo_history
 
     assert isinstance(now, datetime)
     with db.session() as session:
-        created = load_demo(session, settings, build_calendar(settings), now)
+        calendar = build_calendar(settings)
+        created = load_demo(session, settings, calendar, now)
+        load_demo_history(session, settings, calendar, now)
         invites = demo_invites(session, settings, now)
     print("Demo-Organisation angelegt." if created else "Demo-Organisation ist schon da.")
     if invites:

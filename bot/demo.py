@@ -13,10 +13,22 @@ from bot.casework import ensure_annual_reports, recompute_chain
 from config.settings import Settings
 from scheduler.workdays import WorkCalendar
 from storage import audit
-from storage.enums import DeadlineStatus, LegalBasis, OrgKind, Role, SessionKind, StaffType
+from storage.controlling import contract_of, set_planned_hours
+from storage.enums import (
+    DeadlineStatus,
+    HoursCategory,
+    LegalBasis,
+    MissedReason,
+    OrgKind,
+    Role,
+    SessionKind,
+    StaffType,
+)
 from storage.models import (
     AgSession,
     Case,
+    Contract,
+    HoursEntry,
     Invite,
     Organisation,
     Rotation,
@@ -216,4 +228,108 @@ def demo_invites(session: Session, settings: Settings, now: datetime) -> list[tu
             staff=person,
         )
         out.append((person, code))
+    return out
+
+
+# The demo provider's budget contract (seed 001: 01.01.2025-31.12.2029) and its planned
+# direct hours per year, sized for the demo's handful of cases.
+DEMO_PLANNED_HOURS = 1200
+
+
+def load_demo_history(
+    session: Session, settings: Settings, calendar: WorkCalendar, now: datetime
+) -> bool:
+    """The contract and hours of the two quarters before this one, so /quartal letztes,
+    /grafik and /export show something; True if added now. Only the CLI demo loads this."""
+    provider = organisation_by_name(session, PROVIDER)
+    if provider is None or provider.id is None or contract_of(session, provider.id) is not None:
+        return False
+    contract = Contract(
+        provider_org_id=provider.id,
+        starts_on=settings.periods.contract_start,
+        ends_on=settings.periods.contract_end,
+        updated_at=now,
+    )
+    session.add(contract)
+    session.flush()
+    assert contract.id is not None
+    today = now.astimezone(settings.tz).date()
+    for year in range(settings.periods.contract_start.year, settings.periods.contract_end.year + 1):
+        set_planned_hours(session, contract.id, year, DEMO_PLANNED_HOURS, now)
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    first = _months_back(quarter_start, 6)
+    cases = session.exec(select(Case).where(Case.provider_org_id == provider.id)).all()
+    by_staff: dict[int, list[Case]] = {}
+    for case in cases:
+        if case.provider_staff_id is not None:
+            by_staff.setdefault(case.provider_staff_id, []).append(case)
+    day, n = first, 0
+    while day < quarter_start:
+        if calendar.is_working_day(day):
+            for staff_id, own in sorted(by_staff.items()):
+                n += 1
+                started = [c for c in own if c.start_date <= day]
+                for entry in _demo_day(staff_id, provider.id, day, started, n, now):
+                    session.add(entry)
+        day += timedelta(days=1)
+    audit.record(
+        session,
+        at=now,
+        actor="cli",
+        action="load_demo_history",
+        entity="contract",
+        entity_id=contract.id,
+    )
+    session.flush()
+    return True
+
+
+def _months_back(first_of_month: date, months: int) -> date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _demo_day(
+    staff_id: int, org_id: int, day: date, cases: list[Case], n: int, now: datetime
+) -> list[HoursEntry]:
+    """A plausible working day: direct hours on a case, a group on Wednesdays, network work
+    on Fridays, now and then a session the family cancelled."""
+
+    def entry(
+        minutes: int,
+        category: HoursCategory,
+        case_id: int | None = None,
+        participants: int | None = None,
+        missed_reason: MissedReason | None = None,
+    ) -> HoursEntry:
+        return HoursEntry(
+            staff_id=staff_id,
+            organisation_id=org_id,
+            day=day,
+            minutes=minutes,
+            category=category,
+            case_id=case_id,
+            participants=participants,
+            missed_reason=missed_reason,
+            created_at=now,
+        )
+
+    out = [entry(90, HoursCategory.non_case)]
+    if cases:
+        case = cases[n % len(cases)]
+        if n % 11 == 0:
+            out.append(
+                entry(
+                    90,
+                    HoursCategory.missed,
+                    case_id=case.id,
+                    missed_reason=MissedReason.cancelled_by_family,
+                )
+            )
+        else:
+            out.append(entry(180 + 30 * (n % 3), HoursCategory.direct, case_id=case.id))
+    if day.weekday() == 2:
+        out.append(entry(90, HoursCategory.group, participants=5 + n % 4))
+    if day.weekday() == 4:
+        out.append(entry(60, HoursCategory.network))
     return out

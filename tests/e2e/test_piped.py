@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.e2e import expected
 from tests.e2e.driver import Installation, split_transcript
 
@@ -30,9 +32,12 @@ def test_piped_script(koopbot: Installation, codes: dict[str, str]) -> None:
     assert first_lines[0].startswith("Willkommen, Jonas Berg!")
     assert first_lines[1].startswith("Jonas Berg (JB) – ")
     assert first_lines[2].startswith("Deine offenen Fristen bis ")
-    assert first_lines[3].startswith("Erfasst #1: 1,5 Std. direkt am Klienten HB-2026-011")
+    logged = re.match(r"Erfasst #(\d+): 1,5 Std\. direkt am Klienten HB-2026-011", first_lines[3])
+    assert logged, first_lines[3]
     assert first_lines[4] == "Deine Stunden diese Woche:"
-    assert f"#1 {expected.wd(today)} 1,5 Std. direkt am Klienten HB-2026-011" in replies[4]
+    assert (
+        f"#{logged[1]} {expected.wd(today)} 1,5 Std. direkt am Klienten HB-2026-011" in replies[4]
+    )
     assert first_lines[5] == "Notfallkontakt jetzt:"
     assert first_lines[6] == "AG 78 – kommende Termine:"
     assert replies[-1] == "Tschüss!\n"
