@@ -7,7 +7,6 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from bot import exports
 from bot.controlling_report import build
 from bot.core import build_calendar
 from config.settings import Settings
@@ -30,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace, settings: Settings, db: Database, now: datetime) -> int:
+    from bot import exports  # openpyxl loads only when exporting
+
     today = now.astimezone(settings.tz).date()
     period: str = args.period.strip()
     if period.isdigit() and len(period) == 4:

@@ -6,7 +6,6 @@ import re
 from collections import defaultdict
 from datetime import date
 
-from bot import charts, exports
 from bot.commands.common import audit_change, visible_case
 from bot.context import Ctx
 from bot.controlling_alerts import org_report, queue_alerts, recipients
@@ -133,6 +132,8 @@ def _text(report: Report, scope: Scope) -> str:
 
 
 def chart_attachment(report: Report, stem: str) -> Attachment:
+    from bot import charts  # matplotlib/openpyxl load on first use, not at start-up
+
     png = charts.quarter_chart(
         f"Stunden am Klienten {report.title} · {report.org_name}",
         chart_results(report),
@@ -149,6 +150,8 @@ def chart_attachment(report: Report, stem: str) -> Attachment:
 
 
 def xlsx_attachment(report: Report, stem: str) -> Attachment:
+    from bot import exports  # matplotlib/openpyxl load on first use, not at start-up
+
     return Attachment(
         f"stunden_{stem}.xlsx",
         exports.XLSX,
@@ -231,6 +234,8 @@ def chart(ctx: Ctx, args: str) -> Reply:
 
 
 def _person_chart(ctx: Ctx, period: str, others: list[str]) -> Reply:
+    from bot import charts  # matplotlib/openpyxl load on first use, not at start-up
+
     person: Staff = ctx.staff
     if others:
         if not ctx.is_coordinator:
@@ -277,6 +282,8 @@ def _person_chart(ctx: Ctx, period: str, others: list[str]) -> Reply:
 )
 def export(ctx: Ctx, args: str) -> Reply:
     """The organisation's figures as a document to hand on."""
+    from bot import exports  # matplotlib/openpyxl load on first use, not at start-up
+
     positional, options = split_args(args)
     if options:
         raise UserError("Beispiele: /export xlsx 2025-Q3 · /export csv 2025")
