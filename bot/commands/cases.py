@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 
 from bot import texts
 from bot.casework import recompute_chain
@@ -64,6 +64,14 @@ def _handle_shown(handle: str) -> str:
         if re.fullmatch(r"@?[A-Za-zÄÖÜäöü]{1,4}\d{0,2}", handle)
         else "dem angegebenen"
     )
+
+
+def _day_not_after_today(ctx: Ctx, tokens: list[str], future_refusal: str) -> date:
+    """The date the tokens name (today when there are none), refused when in the future."""
+    day = parse_date(" ".join(tokens), ctx.today, prefer="past") if tokens else ctx.today
+    if day > ctx.today:
+        raise UserError(future_refusal)
+    return day
 
 
 def _staff_of_side(ctx: Ctx, handle: str, side: OrgKind, what: str) -> Staff:
@@ -385,13 +393,9 @@ def coordination(ctx: Ctx, args: str) -> Reply:
     case = visible_case(ctx, positional[0])
     if case.status is CaseStatus.closed:
         raise UserError(f"Der Fall {case.code} ist abgeschlossen.")
-    raised = (
-        parse_date(" ".join(positional[1:]), ctx.today, prefer="past")
-        if len(positional) > 1
-        else ctx.today
+    raised = _day_not_after_today(
+        ctx, positional[1:], "Abstimmungsbedarf kann nicht in der Zukunft gemeldet werden."
     )
-    if raised > ctx.today:
-        raise UserError("Abstimmungsbedarf kann nicht in der Zukunft gemeldet werden.")
     request = CoordinationRequest(
         case_id=case.id or 0, raised_on=raised, raised_by=ctx.staff_id, created_at=ctx.now
     )
@@ -478,13 +482,9 @@ def close_case(ctx: Ctx, args: str) -> Reply:
     case = visible_case(ctx, positional[0])
     if case.status is CaseStatus.closed:
         raise UserError(f"Der Fall {case.code} ist bereits abgeschlossen.")
-    closed_on = (
-        parse_date(" ".join(positional[1:]), ctx.today, prefer="past")
-        if len(positional) > 1
-        else ctx.today
+    closed_on = _day_not_after_today(
+        ctx, positional[1:], "Ein Fall kann nur mit heutigem oder vergangenem Datum beendet werden."
     )
-    if closed_on > ctx.today:
-        raise UserError("Ein Fall kann nur mit heutigem oder vergangenem Datum beendet werden.")
     if closed_on < case.start_date:
         raise UserError(
             f"Das Hilfeende kann nicht vor dem Hilfebeginn ({fmt_date(case.start_date)}) liegen."
