@@ -22,6 +22,7 @@ from bot.parsing import (
     parse_date,
     parse_time,
     parse_time_range,
+    shown,
     split_args,
 )
 from bot.registry import REGISTRY
@@ -81,8 +82,7 @@ def _selection(args: str) -> set[FeedKind] | None:
     if not word:
         return None
     if word not in _SELECTORS:
-        shown = word[:30]
-        raise UserError(f"„{shown}“ kenne ich nicht als Kalender. Möglich: {_SELECTOR_HELP}.")
+        raise UserError(f"{shown(word)} kenne ich nicht als Kalender. Möglich: {_SELECTOR_HELP}.")
     return _SELECTORS[word]
 
 
@@ -417,7 +417,7 @@ def cancel_session(ctx: Ctx, args: str) -> Reply:
         day_text, rest = split_date_time(positional)
         if rest:
             raise UserError(
-                f"„{rest[:30]}“ verstehe ich hier nicht. Beispiel: /ag78_absagen 13.10.2023"
+                f"{shown(rest)} verstehe ich hier nicht. Beispiel: /ag78_absagen 13.10.2023"
             )
         day = parse_date(day_text, ctx.today, prefer="future")
     except WeekdayMismatch as exc:

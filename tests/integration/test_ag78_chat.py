@@ -101,7 +101,7 @@ def _incoming(user: ChatUser, text: str) -> Incoming:
         ("/ag78_verlegen 11.05.2023 19.05.2023", "finde ich keinen AG-78-Termin"),
         ("/ag78_absagen 11.05.2023", "finde ich keinen AG-78-Termin"),
         ("/ag78_absagen Mi 12.05.2023", "ist ein Freitag, kein Mittwoch"),
-        ("/kalender_neu urlaub", "„urlaub“ kenne ich nicht als Kalender"),
+        ("/kalender_neu urlaub", "Diese Angabe kenne ich nicht als Kalender"),
     ],
 )
 def test_bad_input_gets_a_german_answer_and_changes_nothing(
