@@ -37,7 +37,7 @@ from storage.db import Database
 from storage.enums import DeadlineStatus
 from storage.models import AgSession, Case, Deadline, Meeting, OutboxEntry, Staff
 from storage.outbox import CANCELLED, FAILED, SENT, NewEntry
-from storage.rota import URGENT_ITEM_TYPES
+from storage.rota import URGENT_ITEM_TYPES, absence_routes
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class DispatchStats:
     failed: int = 0
     rate_limited: int = 0
     lost_claims: int = 0  # rows another sender took over (lease ran out): possible duplicate
+    rerouted: int = 0  # rows of a person absent at send time, handed to their deputy
     by_transport: dict[str, int] = field(default_factory=dict)
 
 
@@ -129,13 +130,14 @@ class Dispatcher:
             quiet = not is_allowed(self.policy, self.calendar, self.clock.now())
             only = URGENT_ITEM_TYPES if quiet else None
             token = outbox.new_claim_token()
+            rerouted = stats.rerouted
             deliveries, claimed = await asyncio.to_thread(self._claim, token, stats, only)
             stats.claimed += claimed
             if claimed == 0:
                 break
             await asyncio.gather(*(self._deliver(d, stats) for d in deliveries))
-            if claimed < self.claim_limit:
-                break
+            if claimed < self.claim_limit and stats.rerouted == rerouted:
+                break  # rerouted rows were written for now: send them in this round too
         return stats
 
     # -- claiming and composing (one transaction) ----------------------------------------
@@ -214,8 +216,9 @@ class Dispatcher:
             ],
             now,
         )
-        handles: dict[int | None, str] = {}
         cancel: list[int] = []
+        rows = self._reroute_absent(session, rows, today, now, cancel, stats)
+        handles: dict[int | None, str] = {}
         postpone: dict[datetime, list[int]] = {}
         lines: dict[int, dict[tuple[str, int, bool], texts.Line]] = {}
         groups: dict[tuple[int, str], Delivery] = {}
@@ -325,6 +328,45 @@ class Dispatcher:
             if kind == "reminder":
                 d.reply = texts.reminder(list(lines[staff_id].values()), late=d.late, now=local_now)
         return list(groups.values())
+
+    def _reroute_absent(
+        self,
+        session: Session,
+        rows: list[OutboxEntry],
+        today: date,
+        now: datetime,
+        cancel: list[int],
+        stats: DispatchStats,
+    ) -> list[OutboxEntry]:
+        """Reminders of someone absent today go to their deputy (issue 6), also when the
+        absence was entered after the sweep planned the reminder, and those of someone no
+        longer active are dropped; returns the rows kept."""
+        routed_types = ("deadline", "meeting", "session")
+        people = sorted({r.staff_id for r in rows if r.item_type in routed_types})
+        routes = absence_routes(session, people, today)
+        # Planned up to `plan_ahead_hours` ago: someone deactivated since gets nothing.
+        gone = set(people) - outbox.active_staff(session, people)
+        if not routes and not gone:
+            return rows
+        keep: list[OutboxEntry] = []
+        moved: list[NewEntry] = []
+        for row in rows:
+            if row.item_type in routed_types and row.staff_id in gone:
+                cancel.append(_id(row.id))
+                continue
+            if row.item_type not in routed_types or row.staff_id not in routes:
+                keep.append(row)
+                continue
+            cancel.append(_id(row.id))
+            deputy = routes[row.staff_id]
+            if deputy is not None:
+                moved.append(
+                    NewEntry(row.item_type, row.item_id, row.stage, deputy, row.fire_at, now)
+                )
+        active = outbox.active_staff(session, (e.staff_id for e in moved))
+        outbox.insert_entries(session, (e for e in moved if e.staff_id in active), now)
+        stats.rerouted += len(moved)
+        return keep
 
     def _handle(self, session: Session, cache: dict[int | None, str], case: Case | None) -> str:
         key = None if case is None else case.provider_staff_id

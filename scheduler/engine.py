@@ -1,7 +1,8 @@
 """The reminder sweep: finds reminders that fell due and writes them to the outbox.
 
-It reads only rows whose `reminder_at` has come (an index range scan), plans them with the
-pure rules of `scheduler.reminders`, and stores when each row needs looking at next. The
+It reads only rows whose `reminder_at` has come or lies within `plan_ahead_hours` (an index
+range scan; the latter at most `max_rows_per_tick` a tick), plans them with the pure rules of
+`scheduler.reminders`, and stores when each row needs looking at next. The
 outbox key makes the writes idempotent, so several sweeping processes, a crash between two
 batches or a sweep after days of downtime all end with each reminder written exactly once.
 """
@@ -41,6 +42,7 @@ _PROVIDER_ONLY = frozenset({"action_plan", "report"})
 # A meeting or session planned anew (created or moved) reminds of stages from this long ago
 # on, so a sweep that runs a little after the change still catches a stage due right now.
 _REPLAN_WINDOW = timedelta(minutes=10)
+_ITEM_TYPES = ("deadline", "meeting", "session")
 
 
 def policy_for(settings: Settings) -> Policy:
@@ -64,6 +66,7 @@ def policy_for(settings: Settings) -> Policy:
 @dataclass
 class SweepStats:
     items: int = 0
+    ahead: int = 0  # of `items`: rows planned ahead, bounded by `max_rows_per_tick`
     written: int = 0
     batches: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
@@ -80,29 +83,69 @@ class Sweeper:
         self.policy = policy_for(settings)
 
     def sweep(self) -> SweepStats:
-        """One tick: plan every row whose time has come, in batches of `batch_size`."""
+        """One tick: plan every row whose time has come, then a bounded share of what is near.
+
+        Rows whose next stage has come (new or changed rows, catch-up after downtime) are
+        planned at once, however many. Rows whose next stage lies within `plan_ahead_hours`
+        are planned early, at most `max_rows_per_tick` per tick and nearest first, so a
+        morning's burst is written during the night in ticks of bounded length. The
+        dispatcher re-checks every row at send time (done, moved, cancelled, snoozed, absent).
+        """
         now = self.clock.now()
+        r = self.settings.reminders
+        horizon = now + timedelta(hours=r.plan_ahead_hours)
         stats = SweepStats()
-        batch = self.settings.reminders.batch_size
-        for item_type in ("deadline", "meeting", "session"):
-            # Bounded: a row changed by someone else mid-batch is simply read again.
-            for _ in range(1_000_000 // batch + 10):
-                with self.db.session() as session:
-                    items = outbox.due_items(session, item_type, now, batch)
-                    if not items:
-                        break
-                    entries, changes = self._plan(session, item_type, items, now)
-                    outbox.insert_entries(session, entries, now)
-                    outbox.set_reminder_at(session, item_type, changes)
-                stats.items += len(items)
-                stats.written += len(entries)
-                stats.batches += 1
-                stats.by_type[item_type] = stats.by_type.get(item_type, 0) + len(entries)
-                if len(items) < batch:
+        for item_type in _ITEM_TYPES:
+            self._sweep_type(item_type, now, now, horizon, None, stats)
+        budget = r.max_rows_per_tick
+        if horizon > now:
+            for item_type in _ITEM_TYPES:
+                if budget <= 0:
                     break
+                read = self._sweep_type(item_type, now, horizon, horizon, budget, stats)
+                stats.ahead += read
+                budget -= read
         if stats.items:
-            log.info("sweep: %d rows planned, %d reminders written", stats.items, stats.written)
+            log.info(
+                "sweep: %d rows planned (%d ahead), %d reminders written",
+                stats.items,
+                stats.ahead,
+                stats.written,
+            )
         return stats
+
+    def _sweep_type(
+        self,
+        item_type: str,
+        now: datetime,
+        select_until: datetime,
+        horizon: datetime,
+        limit: int | None,
+        stats: SweepStats,
+    ) -> int:
+        """Plan rows of one type whose reminder_at <= select_until; returns the rows read."""
+        batch = self.settings.reminders.batch_size
+        read = 0
+        # Bounded: a row changed by someone else mid-batch is simply read again.
+        for _ in range(1_000_000 // batch + 10):
+            size = batch if limit is None else min(batch, limit - read)
+            if size <= 0:
+                break
+            with self.db.session() as session:
+                items = outbox.due_items(session, item_type, select_until, size)
+                if not items:
+                    break
+                entries, changes = self._plan(session, item_type, items, now, horizon)
+                outbox.insert_entries(session, entries, now)
+                outbox.set_reminder_at(session, item_type, changes)
+            read += len(items)
+            stats.items += len(items)
+            stats.written += len(entries)
+            stats.batches += 1
+            stats.by_type[item_type] = stats.by_type.get(item_type, 0) + len(entries)
+            if len(items) < size:
+                break
+        return read
 
     def queue_digest(self) -> int:
         """Write this week's digest rows once its time has come (idempotent per week)."""
@@ -123,7 +166,12 @@ class Sweeper:
         return len(staff)
 
     def _plan(
-        self, session: Session, item_type: str, items: list[DueItem], now: datetime
+        self,
+        session: Session,
+        item_type: str,
+        items: list[DueItem],
+        now: datetime,
+        horizon: datetime,
     ) -> tuple[list[NewEntry], list[tuple[int, datetime, datetime | None]]]:
         parties = outbox.case_parties(session, (i.case_id for i in items if i.case_id is not None))
         orgs = {p.provider_org_id for p in parties.values()} | {
@@ -150,7 +198,7 @@ class Sweeper:
                 since = item.reminder_at
                 if since == EPOCH:
                     since = max(item.changed_at or now, now - _REPLAN_WINDOW)
-            due, next_at = plan(stages, since=since, now=now)
+            due, next_at = plan(stages, since=since, now=now, until=horizon)
             changes.append((item.id, item.reminder_at, next_at))
             for stage in due:
                 if item_type == "session":
@@ -160,25 +208,37 @@ class Sweeper:
                 else:
                     people = _recipients(item, stage, parties.get(item.case_id or -1), coordinators)
                 wanted.append((item, stage, people))
-        # Absence routing (issue 6): an absent person's reminders go to their deputy.
-        today = now.astimezone(self.settings.tz).date()
-        routes = absence_routes(session, sorted({p for _, _, ps in wanted for p in ps}), today)
-        if routes:
-            wanted = [
-                (item, stage, [r for p in people if (r := routes.get(p, p)) is not None])
-                for item, stage, people in wanted
-            ]
-        active = outbox.active_staff(session, (p for _, _, people in wanted for p in people))
-        entries = [
-            NewEntry(
-                item_type,
-                item.id,
-                stage.key,
-                person,
-                stage.fire_at,
-                next_allowed(self.policy, self.calendar, stage.fire_at),
-            )
+        # Absence routing (issue 6): an absent person's reminders go to their deputy. Routed
+        # for the day the reminder goes out (it may be planned the evening before); the
+        # dispatcher routes again at send time for absences entered after planning.
+        tz = self.settings.tz
+        planned = [
+            (item, stage, people, next_allowed(self.policy, self.calendar, stage.fire_at))
             for item, stage, people in wanted
+        ]
+        routes_by_day: dict[date, dict[int, int | None]] = {}
+        for day in sorted({send.astimezone(tz).date() for *_, send in planned}):
+            people_that_day = {
+                p for *_, ps, send in planned if send.astimezone(tz).date() == day for p in ps
+            }
+            routes_by_day[day] = absence_routes(session, sorted(people_that_day), day)
+        routed = [
+            (
+                item,
+                stage,
+                [
+                    r
+                    for p in people
+                    if (r := routes_by_day[send.astimezone(tz).date()].get(p, p)) is not None
+                ],
+                send,
+            )
+            for item, stage, people, send in planned
+        ]
+        active = outbox.active_staff(session, (p for _, _, people, _ in routed for p in people))
+        entries = [
+            NewEntry(item_type, item.id, stage.key, person, stage.fire_at, send)
+            for item, stage, people, send in routed
             for person in dict.fromkeys(people)
             if person in active
         ]

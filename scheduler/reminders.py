@@ -114,12 +114,17 @@ def meeting_stages(policy: Policy, starts_at: datetime) -> list[Stage]:
 
 
 def plan(
-    stages: Iterable[Stage], *, since: datetime, now: datetime
+    stages: Iterable[Stage], *, since: datetime, now: datetime, until: datetime | None = None
 ) -> tuple[list[Stage], datetime | None]:
-    """Stages that fell due in [since, now], and when the next one falls due (None: never)."""
+    """Stages falling due in [since, until] (default: now), and when the next one falls due.
+
+    `until` later than `now` plans ahead: those stages are written early with their future
+    send time. The second value is None when no stage follows.
+    """
+    end = now if until is None else max(now, until)
     due: list[Stage] = []
     for stage in stages:
-        if stage.fire_at > now:
+        if stage.fire_at > end:
             return due, stage.fire_at
         if stage.fire_at >= since:
             due.append(stage)

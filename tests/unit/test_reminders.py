@@ -90,6 +90,22 @@ def test_plan_returns_due_stages_and_the_next_time() -> None:
 
 
 @pytest.mark.parametrize(
+    ("now", "until", "keys", "next_at"),
+    [
+        (t(21, 4, 18), t(22, 4, 14), ["due"], t(23, 4)),  # the evening before: planned ahead
+        (t(21, 4, 18), t(22, 4, 7, 59), [], t(22, 4)),  # just outside the window
+        (t(22, 4, 9), t(21, 4), ["due"], t(23, 4)),  # until before now: now counts
+    ],
+)
+def test_plan_ahead_until(
+    now: datetime, until: datetime, keys: list[str], next_at: datetime
+) -> None:
+    stages = deadline_stages(POLICY, CAL, date(2025, 4, 22))
+    due, nxt = plan(stages, since=t(17, 4), now=now, until=until)
+    assert [s.key.split(":")[0] for s in due] == keys and nxt == next_at
+
+
+@pytest.mark.parametrize(
     ("now", "days", "expected"),
     [
         (t(15, 4, 9), 3, t(22, 4)),  # Good Friday: the next allowed minute
