@@ -467,3 +467,37 @@ def entries_for(session: Session, *where: Any) -> list[OutboxEntry]:
 def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def replan_case(session: Session, case_id: int, now: datetime) -> int:
+    """After a case changes hands: reminders planned ahead for its open deadlines and planned
+    meetings are cancelled and planned again, for whoever is responsible now; the count.
+
+    Only rows whose stage is still to come are withdrawn (the sweep plans stages after `now`
+    again); one that has already fired and waits for office hours goes out as planned.
+    """
+    deadlines = _TABLES["deadline"]
+    meetings = _TABLES["meeting"]
+    deadline_ids = select(deadlines.c.id).where(
+        deadlines.c.case_id == case_id, deadlines.c.status == DeadlineStatus.open
+    )
+    meeting_ids = select(meetings.c.id).where(
+        meetings.c.case_id == case_id, meetings.c.cancelled.is_(False)
+    )
+    withdrawn = session.connection().execute(
+        update(_OUTBOX)
+        .where(
+            _OUTBOX.c.status == PENDING,
+            _OUTBOX.c.fire_at > now,
+            or_(
+                and_(_OUTBOX.c.item_type == "deadline", _OUTBOX.c.item_id.in_(deadline_ids)),
+                and_(_OUTBOX.c.item_type == "meeting", _OUTBOX.c.item_id.in_(meeting_ids)),
+            ),
+        )
+        .values(status=CANCELLED)
+    )
+    for table, ids in ((deadlines, deadline_ids), (meetings, meeting_ids)):
+        session.connection().execute(
+            update(table).where(table.c.id.in_(ids)).values(reminder_at=now)
+        )
+    return int(withdrawn.rowcount or 0)

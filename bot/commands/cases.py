@@ -41,6 +41,7 @@ from scheduler.deadlines import valid_until
 from storage.cases import case_by_code, deadlines_of_case, meetings_of, visible_cases
 from storage.enums import CaseStatus, DeadlineStatus, MeetingKind, OrgKind, Role, StaffType
 from storage.models import Case, CoordinationRequest, Meeting, Organisation, Staff
+from storage.outbox import replan_case
 from storage.staff import staff_by_handle
 
 _NEW_CASE_EXAMPLE = (
@@ -451,6 +452,8 @@ def assign(ctx: Ctx, args: str) -> Reply:
             raise UserError("Die Person gehört nicht zum Stadtteilbüro dieses Falls.")
         case.asd_staff_id = staff.id
         changed.append(f"ASD: {staff.name} ({staff.handle})")
+    # Reminders already planned ahead go to whoever is responsible now.
+    replan_case(ctx.session, case.id or 0, ctx.now)
     audit_change(
         ctx,
         "assign",

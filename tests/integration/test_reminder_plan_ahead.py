@@ -218,3 +218,20 @@ async def test_meeting_cancelled_after_planning_is_not_reminded(
     assert {
         r.status for r in all_rows(db, OutboxEntry, col(OutboxEntry.item_type) == "meeting")
     } == {"cancelled"}
+
+
+@BOTH_BACKENDS
+async def test_reminder_planned_ahead_follows_a_new_caseworker(
+    engine: Engine, db: Database, demo: dict[str, ChatUser], case_number: int
+) -> None:
+    engine.clock.set(EVENING)
+    await engine.tick()
+    [row] = d14_rows(db, case_number)
+    assert row.status == "pending"
+    reply = demo["EL"].say(f"/zuweisen {CASE} traeger=TS")
+    assert reply.startswith(f"{CASE} zugewiesen – Träger: Tim Sommer (TS)")
+    await engine.run_until(at(8, 4, 9), step=timedelta(minutes=30))
+    assert times(engine, JB) == []  # the one planned for Jonas was withdrawn
+    assert times(engine, TS) == ["08.04.2025 08:00"]
+    statuses = sorted(r.status for r in d14_rows(db, case_number))
+    assert statuses == ["cancelled", "sent"]
