@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
 from scheduler.ics import FeedCalendar, FeedEvent
-from scheduler.oncall import shift_at
 from scheduler.rota import shifts_between as rota_shifts
 from storage.cases import visible_cases_clause
 from storage.enums import CaseStatus, DeadlineStatus, OrgKind, SessionKind
@@ -255,27 +252,6 @@ def oncall_feed(
     return FeedCalendar(
         name=name, description="Schichten der Rufbereitschaft (koopbot)", events=events
     )
-
-
-def shifts_between(
-    rotation: Rotation, members: int, start: datetime, end: datetime, tz: ZoneInfo
-) -> Iterator[tuple[int, int, datetime, datetime]]:
-    """(shift number, member index, start, end) of every shift overlapping [start, end)."""
-    if start < datetime.combine(rotation.anchor, rotation.handover, tzinfo=tz):
-        start = datetime.combine(rotation.anchor, rotation.handover, tzinfo=tz)
-    instant = start
-    while instant < end:
-        shift = shift_at(
-            instant,
-            anchor=rotation.anchor,
-            handover=rotation.handover,
-            shift_days=rotation.shift_days,
-            members=members,
-            tz=tz,
-        )
-        number = (shift.start.date() - rotation.anchor).days // rotation.shift_days
-        yield number, shift.index, shift.start, shift.end
-        instant = shift.end
 
 
 def _shift_changes(

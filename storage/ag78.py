@@ -1,4 +1,4 @@
-"""AG 78 sessions: lookups for adding, moving and cancelling them from chat."""
+"""AG 78 sessions: listing them, and lookups for adding, moving and cancelling from chat."""
 
 from __future__ import annotations
 
@@ -22,3 +22,11 @@ def sessions_starting_between(session: Session, start: datetime, end: datetime) 
             .order_by(col(AgSession.starts_at))
         )
     )
+
+
+def ag_sessions(session: Session, *, since: datetime | None) -> list[AgSession]:
+    """Sessions not cancelled that end at or after `since` (all of them for None)."""
+    query = select(AgSession).where(col(AgSession.cancelled).is_(False))
+    if since is not None:
+        query = query.where(col(AgSession.ends_at) >= since)
+    return list(session.exec(query.order_by(col(AgSession.starts_at))))

@@ -7,7 +7,7 @@ from bot.context import Ctx
 from bot.formatting import SESSION_KIND_LABEL, fmt_datetime, fmt_time
 from bot.messages import Reply
 from bot.registry import REGISTRY
-from storage.oncall import ag_sessions
+from storage.ag78 import ag_sessions
 
 
 @REGISTRY.command(
