@@ -1,0 +1,442 @@
+"""koopbot's cross-signed Matrix identity: created on the first start, kept in the store,
+backed up in secret storage, restored from the recovery key after a lost store.
+
+Since MSC4153 Element shares no room keys with a device its owner has not cross-signed and
+hides what such a device sends. So the bot publishes master, self-signing and user-signing
+keys, signs its own device with the self-signing key, and keeps the private keys in
+`<store>/cross_signing.json` (mode 0600) and, encrypted, in secret storage (SSSS). A lost store
+plus the recovery key gives the same identity back: a new device signed by it, no "identity
+reset" for the people who talk to the bot.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+from nio import AsyncClient
+
+from bot.matrix_cross_signing import (
+    SECRET_NAMES,
+    CrossSigningError,
+    CrossSigningKeys,
+    SigningKey,
+    public_key_of,
+    signable,
+    verify_signature,
+    with_signature,
+)
+from bot.matrix_keys_api import AuthRequired, KeysApi, KeysApiError, OwnKeys
+from bot.matrix_ssss import (
+    DEFAULT_KEY_TYPE,
+    SecretStorageError,
+    decode_recovery_key,
+    key_description,
+    key_matches,
+    key_type,
+    new_key,
+    new_key_id,
+    read_secret,
+    secret_content,
+)
+from config.settings import MatrixSettings
+
+log = logging.getLogger(__name__)
+
+STORE_FILE = "cross_signing.json"
+RESTORE_HINT = "KOOPBOT_MATRIX__RECOVERY_KEY or matrix.recovery_key_file"
+
+
+class IdentityError(Exception):
+    """The identity cannot be set up; one line that says what the operator must do."""
+
+
+class DeviceSigner(Protocol):
+    """The bot device's own Ed25519 key (in nio's Olm account)."""
+
+    @property
+    def ed25519(self) -> str: ...
+
+    def sign(self, message: bytes) -> str: ...
+
+
+@dataclass
+class StoredIdentity:
+    """The private half, as kept in the store; every field may still be missing."""
+
+    keys: CrossSigningKeys | None = None
+    ssss_key_id: str | None = None
+    ssss_key: bytes | None = field(default=None, repr=False)
+    recovery_key_shown: bool = False
+
+
+class IdentityStore:
+    """`<store>/cross_signing.json`, written atomically with mode 0600."""
+
+    def __init__(self, store_dir: Path) -> None:
+        self.path = store_dir / STORE_FILE
+
+    def load(self) -> StoredIdentity:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return StoredIdentity()
+        except (OSError, ValueError) as exc:
+            raise IdentityError(
+                f"matrix: {self.path} is unreadable ({exc.__class__.__name__})"
+            ) from None
+        try:
+            keys = None
+            if data.get("master"):
+                keys = CrossSigningKeys(
+                    *(
+                        SigningKey.from_secret(data[u])
+                        for u in ("master", "self_signing", "user_signing")
+                    )
+                )
+            ssss_key = base64.b64decode(data["ssss_key"]) if data.get("ssss_key") else None
+        except (KeyError, ValueError, CrossSigningError):
+            raise IdentityError(
+                f"matrix: {self.path} is damaged; restore it or the recovery key"
+            ) from None
+        return StoredIdentity(
+            keys, data.get("ssss_key_id"), ssss_key, bool(data.get("recovery_key_shown"))
+        )
+
+    def save(self, identity: StoredIdentity) -> None:
+        data: dict[str, Any] = {
+            "ssss_key_id": identity.ssss_key_id,
+            "ssss_key": base64.b64encode(identity.ssss_key).decode() if identity.ssss_key else None,
+            "recovery_key_shown": identity.recovery_key_shown,
+        }
+        if identity.keys is not None:
+            for usage in ("master", "self_signing", "user_signing"):
+                data[usage] = identity.keys.by_usage(usage).secret
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(self.path)
+
+
+@dataclass
+class IdentityOutcome:
+    """What `ensure_identity` did, for the log line and the tests."""
+
+    identity: str  # "created", "restored" or "kept"
+    device_signed_now: bool
+    secret_storage: str  # "created", "updated" or "kept", or "unchecked" (no key at hand)
+    master_key: str
+
+
+async def ensure_identity(
+    api: KeysApi,
+    store: IdentityStore,
+    *,
+    device_id: str,
+    device: DeviceSigner,
+    password: str | None,
+    recovery_key: bytes | None,
+) -> IdentityOutcome:
+    """Create, keep or restore the identity; then make sure this device is signed by it."""
+    server = await api.own_keys()
+    stored = store.load()
+    if stored.keys is not None and stored.keys.matches(server.master, server.self_signing):
+        keys, how = stored.keys, "kept"
+    elif server.master is not None:
+        # Published keys the store does not hold: the store was lost (or replaced).
+        keys, key_id, key = await _restore(api, server, recovery_key or stored.ssss_key)
+        stored = StoredIdentity(keys, key_id, key, recovery_key_shown=True)
+        store.save(stored)
+        how = "restored"
+    else:
+        if stored.keys is None:
+            stored.keys = CrossSigningKeys.generate()
+            store.save(stored)  # before the upload: a crash in between re-uploads the same keys
+        keys = stored.keys
+        await _upload_keys(api, keys, password)
+        how = "created"
+    ssss = await _ensure_secret_storage(api, store, stored, keys, recovery_key)
+    signed_now = await _sign_device(api, server, keys, device_id, device)
+    return IdentityOutcome(how, signed_now, ssss, keys.master.public)
+
+
+async def _upload_keys(api: KeysApi, keys: CrossSigningKeys, password: str | None) -> None:
+    body = keys.upload_body(api.user_id)
+    try:
+        await api.upload_cross_signing(body)
+        return
+    except AuthRequired as uia:
+        challenge = uia
+    if password is None:
+        raise IdentityError(
+            "matrix: uploading the bot's cross-signing keys needs its password for "
+            "user-interactive auth; set KOOPBOT_MATRIX__PASSWORD for this start"
+        )
+    if not challenge.offers("m.login.password"):
+        raise IdentityError(
+            f"matrix: the homeserver offers no password auth for the cross-signing upload "
+            f"(flows: {challenge.flows})"
+        )
+    auth = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": api.user_id},
+        "password": password,
+        "session": challenge.session,
+    }
+    try:
+        await api.upload_cross_signing(body, auth)
+    except AuthRequired:
+        raise IdentityError(
+            "matrix: the homeserver refused the bot's password for the cross-signing upload"
+        ) from None
+
+
+async def _restore(
+    api: KeysApi, server: OwnKeys, key: bytes | None
+) -> tuple[CrossSigningKeys, str, bytes]:
+    if key is None:
+        raise IdentityError(
+            f"matrix: the bot's cross-signing identity exists on the server but not in the "
+            f"store; set the recovery key ({RESTORE_HINT}) to restore it"
+        )
+    key_id, description = await _default_key(api)
+    if key_id is None:
+        raise IdentityError(
+            "matrix: the account has no secret storage to restore the identity from"
+        )
+    if not key_matches(key, description):
+        raise IdentityError(
+            f"matrix: the recovery key does not match the account's secret storage ({RESTORE_HINT})"
+        )
+    try:
+        secrets = {
+            name: read_secret(await api.account_data(name), key_id, key, name)
+            for name in SECRET_NAMES.values()
+        }
+        keys = CrossSigningKeys.from_secrets(secrets)
+    except (SecretStorageError, CrossSigningError) as exc:
+        raise IdentityError(f"matrix: restoring the identity failed: {exc}") from None
+    if not keys.matches(server.master, server.self_signing):
+        raise IdentityError(
+            "matrix: the keys in secret storage are not the bot's published cross-signing keys"
+        )
+    log.info("matrix: cross-signing identity restored from secret storage")
+    return keys, key_id, key
+
+
+async def _default_key(api: KeysApi) -> tuple[str | None, dict[str, Any] | None]:
+    default = await api.account_data(DEFAULT_KEY_TYPE)
+    key_id = default.get("key") if default else None
+    if not isinstance(key_id, str):
+        return None, None
+    return key_id, await api.account_data(key_type(key_id))
+
+
+async def _ensure_secret_storage(
+    api: KeysApi,
+    store: IdentityStore,
+    stored: StoredIdentity,
+    keys: CrossSigningKeys,
+    configured: bytes | None,
+) -> str:
+    key_id, description = await _default_key(api)
+    if key_id is not None and description is not None:
+        key = next(
+            (
+                k
+                for k in (configured, stored.ssss_key)
+                if k is not None and key_matches(k, description)
+            ),
+            None,
+        )
+        if key is None:
+            if configured is not None:
+                log.warning(
+                    "matrix: the configured recovery key does not match the account's secret "
+                    "storage key; secret storage left as it is"
+                )
+            return "unchecked"
+        changed = await _write_missing_secrets(api, key_id, key, keys)
+        if stored.ssss_key != key or stored.ssss_key_id != key_id:
+            stored.ssss_key_id, stored.ssss_key = key_id, key
+            stored.recovery_key_shown = stored.recovery_key_shown or key == configured
+            store.save(stored)
+        return "updated" if changed else "kept"
+    # No secret storage yet: the configured key, one `koopbot matrix recovery-key` made, or new.
+    key = configured or stored.ssss_key or new_key()
+    key_id = new_key_id()
+    await api.put_account_data(key_type(key_id), key_description(key))
+    for name, secret in keys.secrets().items():
+        await api.put_account_data(name, secret_content(key_id, key, name, secret))
+    await api.put_account_data(DEFAULT_KEY_TYPE, {"key": key_id})  # last: only when complete
+    shown = stored.recovery_key_shown or key == configured
+    stored.ssss_key_id, stored.ssss_key, stored.recovery_key_shown = key_id, key, shown
+    store.save(stored)
+    if not shown:
+        log.warning(
+            "matrix: secret storage created; run `koopbot matrix recovery-key` once and keep "
+            "the recovery key as a secret (it restores the bot's identity)"
+        )
+    return "created"
+
+
+async def _write_missing_secrets(
+    api: KeysApi, key_id: str, key: bytes, keys: CrossSigningKeys
+) -> bool:
+    changed = False
+    for name, secret in keys.secrets().items():
+        content = await api.account_data(name)
+        try:
+            if read_secret(content, key_id, key, name) == secret:
+                continue
+        except SecretStorageError:
+            pass
+        await api.put_account_data(name, secret_content(key_id, key, name, secret))
+        changed = True
+    return changed
+
+
+async def _sign_device(
+    api: KeysApi, server: OwnKeys, keys: CrossSigningKeys, device_id: str, device: DeviceSigner
+) -> bool:
+    user_id = api.user_id
+    own = (await api.own_keys()) if server.master is None else server
+    device_keys = own.devices.get(device_id)
+    if device_keys is None:
+        raise IdentityError(f"matrix: the keys of device {device_id} are not on the homeserver")
+    if device_keys.get("keys", {}).get(f"ed25519:{device_id}") != device.ed25519:
+        raise IdentityError(f"matrix: the homeserver holds other keys for device {device_id}")
+    ssk = keys.self_signing
+    if verify_signature(device_keys, user_id, ssk.key_id, ssk.public):
+        return False
+    body: dict[str, dict[str, Any]] = {device_id: keys.sign_device(device_keys, user_id)}
+    master = own.master or keys.key_object("master", user_id)
+    device_key_id = f"ed25519:{device_id}"
+    if not verify_signature(master, user_id, device_key_id, device.ed25519):
+        # The device vouches for the master key too, as Element's devices do.
+        body[keys.master.public] = with_signature(
+            master, user_id, device_key_id, device.sign(signable(master))
+        )
+    try:
+        await api.upload_signatures(body)
+    except KeysApiError as exc:
+        raise IdentityError(f"matrix: signing device {device_id} failed: {exc}") from None
+    log.info("matrix: device %s signed by the bot's self-signing key", device_id)
+    return True
+
+
+@dataclass
+class IdentityStatus:
+    """What `koopbot matrix status` prints."""
+
+    device_id: str
+    cross_signing_on_server: bool
+    master_key: str | None
+    store_has_keys: bool  # the store's private keys are the published ones
+    device_signed: bool
+    secret_storage: bool
+    recovery_key: str  # "matches", "does not match" or "not configured"
+
+
+async def identity_status(
+    api: KeysApi, store: IdentityStore, device_id: str, recovery_key: bytes | None
+) -> IdentityStatus:
+    """The identity as the homeserver and the store see it."""
+    server = await api.own_keys()
+    stored = store.load()
+    master_public = public_key_of(server.master)
+    ssk_public = public_key_of(server.self_signing)
+    device_keys = server.devices.get(device_id, {})
+    signed = bool(
+        ssk_public
+        and verify_signature(device_keys, api.user_id, f"ed25519:{ssk_public}", ssk_public)
+        and server.self_signing
+        and master_public
+        and verify_signature(
+            server.self_signing, api.user_id, f"ed25519:{master_public}", master_public
+        )
+    )
+    key_id, description = await _default_key(api)
+    if recovery_key is None:
+        match = "not configured"
+    else:
+        match = "matches" if key_matches(recovery_key, description) else "does not match"
+    return IdentityStatus(
+        device_id,
+        server.master is not None and server.self_signing is not None,
+        master_public,
+        stored.keys is not None and stored.keys.matches(server.master, server.self_signing),
+        signed,
+        key_id is not None and description is not None,
+        match,
+    )
+
+
+class _OlmDevice:
+    """nio's Olm account as a DeviceSigner."""
+
+    def __init__(self, account: Any) -> None:
+        self._account = account
+
+    @property
+    def ed25519(self) -> str:
+        return str(self._account.identity_keys["ed25519"])
+
+    def sign(self, message: bytes) -> str:
+        return str(self._account.sign(message.decode()))
+
+
+def configured_recovery_key(config: MatrixSettings) -> bytes | None:
+    """The recovery key from the settings, decoded; IdentityError (not echoing it) if bad."""
+    text = config.read_recovery_key()
+    if text is None:
+        return None
+    try:
+        return decode_recovery_key(text)
+    except SecretStorageError as exc:
+        raise IdentityError(f"matrix: {exc} ({RESTORE_HINT})") from None
+
+
+async def establish_identity(
+    client: AsyncClient, config: MatrixSettings, store_dir: Path
+) -> IdentityOutcome:
+    """The start-up step after login: a cross-signed device, or IdentityError saying why not."""
+    if client.olm is None:
+        raise IdentityError("matrix: the encryption store is not loaded")
+    recovery_key = configured_recovery_key(config)
+    try:
+        if client.should_upload_keys:
+            await client.keys_upload()  # a device is signed only once its keys are published
+        async with aiohttp.ClientSession() as session:
+            api = KeysApi(session, client.homeserver, client.user_id, client.access_token)
+            outcome = await ensure_identity(
+                api,
+                IdentityStore(store_dir),
+                device_id=client.device_id,
+                device=_OlmDevice(client.olm.account),
+                password=config.password.get_secret_value() if config.password else None,
+                recovery_key=recovery_key,
+            )
+    except (KeysApiError, aiohttp.ClientError, TimeoutError) as exc:
+        raise IdentityError(
+            f"matrix: setting up the cross-signing identity failed: {exc.__class__.__name__} {exc}"
+        ) from None
+    log.info(
+        "matrix: cross-signing identity %s (master key %s), device %s %s, secret storage %s",
+        outcome.identity,
+        outcome.master_key,
+        client.device_id,
+        "signed now" if outcome.device_signed_now else "already signed",
+        outcome.secret_storage,
+    )
+    return outcome
