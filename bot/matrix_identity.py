@@ -45,7 +45,7 @@ from bot.matrix_ssss import (
     read_secret,
     secret_content,
 )
-from config.settings import MatrixSettings
+from config.settings import MatrixSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class IdentityStore:
         if identity.keys is not None:
             for usage in ("master", "self_signing", "user_signing"):
                 data[usage] = identity.keys.by_usage(usage).secret
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -274,11 +274,7 @@ async def _ensure_secret_storage(
         return "updated" if changed else "kept"
     # No secret storage yet: the configured key, one `koopbot matrix recovery-key` made, or new.
     key = configured or stored.ssss_key or new_key()
-    key_id = new_key_id()
-    await api.put_account_data(key_type(key_id), key_description(key))
-    for name, secret in keys.secrets().items():
-        await api.put_account_data(name, secret_content(key_id, key, name, secret))
-    await api.put_account_data(DEFAULT_KEY_TYPE, {"key": key_id})  # last: only when complete
+    key_id = await _new_secret_storage(api, keys, key)
     shown = stored.recovery_key_shown or key == configured
     stored.ssss_key_id, stored.ssss_key, stored.recovery_key_shown = key_id, key, shown
     store.save(stored)
@@ -288,6 +284,35 @@ async def _ensure_secret_storage(
             "the recovery key as a secret (it restores the bot's identity)"
         )
     return "created"
+
+
+async def _new_secret_storage(api: KeysApi, keys: CrossSigningKeys, key: bytes) -> str:
+    key_id = new_key_id()
+    await api.put_account_data(key_type(key_id), key_description(key))
+    for name, secret in keys.secrets().items():
+        await api.put_account_data(name, secret_content(key_id, key, name, secret))
+    await api.put_account_data(DEFAULT_KEY_TYPE, {"key": key_id})  # last: only when complete
+    return key_id
+
+
+async def rotate_secret_storage(api: KeysApi, store: IdentityStore) -> bytes:
+    """A new secret storage key holding the stored identity; the old recovery key stops working."""
+    stored = store.load()
+    if stored.keys is None:
+        raise IdentityError("matrix: the store holds no cross-signing keys; start koopbot first")
+    server = await api.own_keys()
+    if not stored.keys.matches(server.master, server.self_signing):
+        raise IdentityError("matrix: the store's cross-signing keys are not the published ones")
+    key = new_key()
+    stored.ssss_key_id = await _new_secret_storage(api, stored.keys, key)
+    stored.ssss_key, stored.recovery_key_shown = key, True
+    store.save(stored)
+    return key
+
+
+def identity_store_dir(settings: Settings) -> Path:
+    """Where the adapter keeps its store (see `MatrixAdapter.from_settings`)."""
+    return settings.matrix.store_dir or settings.data_dir / "matrix"
 
 
 async def _write_missing_secrets(
