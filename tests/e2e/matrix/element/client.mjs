@@ -113,6 +113,23 @@ function roomMessages(roomId, sender) {
     );
 }
 
+async function createEncryptedRoom(invite, direct) {
+    const { room_id: roomId } = await state.client.createRoom({
+        is_direct: direct,
+        preset: direct ? "trusted_private_chat" : "private_chat",
+        invite,
+        initial_state: [
+            { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } },
+        ],
+    });
+    return roomId;
+}
+
+async function waitJoined(roomId, userIds, timeoutMs) {
+    const joined = (u) => state.client.getRoom(roomId)?.getMember(u)?.membership === "join";
+    await until(`${userIds.join(", ")} to join ${roomId}`, () => userIds.every(joined), timeoutMs);
+}
+
 const ops = {
     async login({ homeserver, userId, password, isolation = "onlySigned", deviceName = "Element" }) {
         const bare = sdk.createClient({ baseUrl: homeserver });
@@ -177,21 +194,29 @@ const ops = {
     },
 
     async createDm({ userId, timeoutMs = 30000 }) {
-        const client = state.client;
-        const { room_id: roomId } = await client.createRoom({
-            is_direct: true,
-            preset: "trusted_private_chat",
-            invite: [userId],
-            initial_state: [
-                { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } },
-            ],
-        });
+        const roomId = await createEncryptedRoom([userId], true);
         // As Element does: remember the direct chat in m.direct.
+        const client = state.client;
         const direct = client.getAccountData("m.direct")?.getContent() ?? {};
         direct[userId] = [...(direct[userId] ?? []), roomId];
         await client.setAccountData("m.direct", direct);
-        await until(`${userId} to join`, () => client.getRoom(roomId)?.getMember(userId)?.membership === "join", timeoutMs);
+        await waitJoined(roomId, [userId], timeoutMs);
         return { roomId };
+    },
+
+    async createGroup({ invite }) {
+        return { roomId: await createEncryptedRoom(invite, false) };
+    },
+
+    async waitJoined({ roomId, userIds, timeoutMs = 30000 }) {
+        await waitJoined(roomId, userIds, timeoutMs);
+        return {};
+    },
+
+    async join({ roomId, timeoutMs = 30000 }) {
+        await state.client.joinRoom(roomId);
+        await waitJoined(roomId, [state.userId], timeoutMs);
+        return {};
     },
 
     async send({ roomId, text, content }) {
@@ -237,6 +262,16 @@ const ops = {
         const plain = {};
         for (const [name, payload] of Object.entries(secrets)) plain[name] = await decrypt(payload, key, name);
         return { macMatches: check.mac.replace(/=+$/, "") === keyInfo.mac.replace(/=+$/, ""), plain, encoded: cryptoApi.encodeRecoveryKey(key) };
+    },
+
+    async ssssEncrypt({ key, secrets }) {
+        // The other direction: Element's own code writes, koopbot reads.
+        const raw = sdk.decodeBase64(key);
+        const { default: encrypt } = await import("matrix-js-sdk/lib/utils/encryptAESSecretStorageItem.js");
+        const encrypted = {};
+        for (const [name, plain] of Object.entries(secrets)) encrypted[name] = await encrypt(plain, raw, name);
+        const check = await sdk.SecretStorage.calculateKeyCheck(raw);
+        return { recoveryKey: cryptoApi.encodeRecoveryKey(raw), keyInfo: { algorithm: "m.secret_storage.v1.aes-hmac-sha2", ...check }, encrypted };
     },
 
     async stop() {

@@ -152,6 +152,16 @@ class ElementClient:
         answer = await self.call("createDm", userId=user_id, timeoutMs=WAIT_MS)
         return str(answer["roomId"])
 
+    async def create_group(self, invite: list[str]) -> str:
+        """An encrypted room that is no direct chat (the invitees still have to join)."""
+        return str((await self.call("createGroup", invite=invite))["roomId"])
+
+    async def wait_joined(self, room_id: str, user_ids: list[str]) -> None:
+        await self.call("waitJoined", roomId=room_id, userIds=user_ids, timeoutMs=WAIT_MS)
+
+    async def join(self, room_id: str) -> None:
+        await self.call("join", roomId=room_id, timeoutMs=WAIT_MS)
+
     async def send(self, room_id: str, text: str) -> str:
         return str((await self.call("send", roomId=room_id, text=text))["eventId"])
 
