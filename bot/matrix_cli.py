@@ -16,6 +16,7 @@ from bot.matrix_identity import (
     configured_recovery_key,
     identity_status,
     identity_store_dir,
+    reset_identity,
     rotate_secret_storage,
 )
 from bot.matrix_keys_api import KeysApi, KeysApiError
@@ -45,6 +46,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     recovery.add_argument(
         "--new", action="store_true", help="replace it by a new one (the old one stops working)"
     )
+    reset = matrix_sub.add_parser(
+        "reset-identity",
+        help="new cross-signing keys after a lost store without recovery key (needs the password)",
+    )
+    reset.add_argument(
+        "--yes", action="store_true", help="yes: everyone who talks to the bot sees a new identity"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -52,6 +60,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.matrix_command == "status":
             return asyncio.run(_status(settings))
+        if args.matrix_command == "reset-identity":
+            return asyncio.run(_reset(settings, confirmed=args.yes))
         return asyncio.run(_recovery_key(settings, new=args.new))
     except (IdentityError, ConfigError) as exc:
         print(f"koopbot: {exc}", file=sys.stderr)
@@ -106,6 +116,33 @@ def render_status(user_id: str, s: IdentityStatus) -> str:
             f"  recovery key:                 {s.recovery_key}",
         ]
     )
+
+
+async def _reset(settings: Settings, *, confirmed: bool) -> int:
+    if not confirmed:
+        print(
+            "koopbot: reset-identity gives the bot new cross-signing keys; everyone who talks "
+            "to it sees an identity change. With the recovery key, restore instead "
+            "(KOOPBOT_MATRIX__RECOVERY_KEY). Add --yes to reset.",
+            file=sys.stderr,
+        )
+        return 2
+    store_dir, homeserver, device_id, token = _credentials(settings)
+    assert settings.matrix.user_id is not None
+    password = settings.matrix.password
+    async with aiohttp.ClientSession() as session:
+        api = KeysApi(session, homeserver, settings.matrix.user_id, token)
+        key = await reset_identity(
+            api,
+            IdentityStore(store_dir),
+            device_id,
+            password.get_secret_value() if password else None,
+        )
+    print(
+        f"New identity for {settings.matrix.user_id}; the new recovery key:\n\n"
+        f"    {encode_recovery_key(key)}\n\n{HINT}"
+    )
+    return 0
 
 
 async def _recovery_key(settings: Settings, *, new: bool) -> int:

@@ -180,7 +180,7 @@ async def _upload_keys(api: KeysApi, keys: CrossSigningKeys, password: str | Non
     if password is None:
         raise IdentityError(
             "matrix: uploading the bot's cross-signing keys needs its password for "
-            "user-interactive auth; set KOOPBOT_MATRIX__PASSWORD for this start"
+            "user-interactive auth: set KOOPBOT_MATRIX__PASSWORD"
         )
     if not challenge.offers("m.login.password"):
         raise IdentityError(
@@ -207,7 +207,8 @@ async def _restore(
     if key is None:
         raise IdentityError(
             f"matrix: the bot's cross-signing identity exists on the server but not in the "
-            f"store; set the recovery key ({RESTORE_HINT}) to restore it"
+            f"store; set the recovery key ({RESTORE_HINT}) to restore it, or run "
+            f"`koopbot matrix reset-identity` for a new one"
         )
     key_id, description = await _default_key(api)
     if key_id is None:
@@ -310,6 +311,23 @@ async def rotate_secret_storage(api: KeysApi, store: IdentityStore) -> bytes:
     return key
 
 
+async def reset_identity(
+    api: KeysApi, store: IdentityStore, device_id: str, password: str | None
+) -> bytes:
+    """New cross-signing keys and secret storage in place of the published ones (people see
+    an identity change); for a lost store without its recovery key. Returns the new key."""
+    keys = CrossSigningKeys.generate()
+    await _upload_keys(api, keys, password)
+    # Saved only once published: a refused password must not cost the keys the store holds.
+    store.save(StoredIdentity(keys, recovery_key_shown=True))
+    key = new_key()
+    key_id = await _new_secret_storage(api, keys, key)
+    store.save(StoredIdentity(keys, key_id, key, recovery_key_shown=True))
+    await _sign_device(api, None, keys, device_id, None)
+    log.warning("matrix: cross-signing identity replaced (master key %s)", keys.master.public)
+    return key
+
+
 def identity_store_dir(settings: Settings) -> Path:
     """Where the adapter keeps its store (see `MatrixAdapter.from_settings`)."""
     return settings.matrix.store_dir or settings.data_dir / "matrix"
@@ -332,14 +350,19 @@ async def _write_missing_secrets(
 
 
 async def _sign_device(
-    api: KeysApi, server: OwnKeys, keys: CrossSigningKeys, device_id: str, device: DeviceSigner
+    api: KeysApi,
+    server: OwnKeys | None,
+    keys: CrossSigningKeys,
+    device_id: str,
+    device: DeviceSigner | None,
 ) -> bool:
     user_id = api.user_id
-    own = (await api.own_keys()) if server.master is None else server
+    own = server if server is not None and server.master is not None else await api.own_keys()
     device_keys = own.devices.get(device_id)
     if device_keys is None:
         raise IdentityError(f"matrix: the keys of device {device_id} are not on the homeserver")
-    if device_keys.get("keys", {}).get(f"ed25519:{device_id}") != device.ed25519:
+    ed25519 = device_keys.get("keys", {}).get(f"ed25519:{device_id}")
+    if device is not None and ed25519 != device.ed25519:
         raise IdentityError(f"matrix: the homeserver holds other keys for device {device_id}")
     ssk = keys.self_signing
     if verify_signature(device_keys, user_id, ssk.key_id, ssk.public):
@@ -347,7 +370,7 @@ async def _sign_device(
     body: dict[str, dict[str, Any]] = {device_id: keys.sign_device(device_keys, user_id)}
     master = own.master or keys.key_object("master", user_id)
     device_key_id = f"ed25519:{device_id}"
-    if not verify_signature(master, user_id, device_key_id, device.ed25519):
+    if device is not None and not verify_signature(master, user_id, device_key_id, device.ed25519):
         # The device vouches for the master key too, as Element's devices do.
         body[keys.master.public] = with_signature(
             master, user_id, device_key_id, device.sign(signable(master))

@@ -116,19 +116,60 @@ def _other(char: str) -> str:
     return "2" if char != "2" else "3"
 
 
-async def test_lost_store_without_recovery_key_is_refused_in_one_line(
+async def test_lost_store_without_recovery_key_is_refused_then_reset_with_the_password(
     world: MatrixWorld,
 ) -> None:
     running = await world.start_bot()
     store = running.adapter.store_dir
-    await running.stop()
-    shutil.rmtree(store)
-    adapter = world.adapter()
-    try:
-        with pytest.raises(IdentityError) as raised:
-            await adapter.login()
-    finally:
-        await adapter.close()
-    message = str(raised.value)
-    assert "\n" not in message
-    assert "KOOPBOT_MATRIX__RECOVERY_KEY" in message and "exists on the server" in message
+    async with element_people(world) as person:
+        mara, _ = await person("mara")
+        room = await register_in_dm(world, mara, "MK")
+        await running.stop()
+        shutil.rmtree(store)
+        adapter = world.adapter()
+        try:
+            with pytest.raises(IdentityError) as raised:
+                await adapter.login()
+        finally:
+            await adapter.close()
+        message = str(raised.value)
+        assert "\n" not in message
+        assert "KOOPBOT_MATRIX__RECOVERY_KEY" in message and "exists on the server" in message
+
+        unconfirmed = koopbot_cli(world, store, "reset-identity")
+        assert unconfirmed.returncode == 2 and "--yes" in unconfirmed.stderr
+        no_password = koopbot_cli(world, store, "reset-identity", "--yes")
+        assert no_password.returncode == 2
+        assert no_password.stderr.count("\n") == 1  # one line
+        assert "needs its password" in no_password.stderr
+        assert "KOOPBOT_MATRIX__PASSWORD" in no_password.stderr
+        assert world.bot_account is not None
+        wrong = koopbot_cli(
+            world,
+            store,
+            "reset-identity",
+            "--yes",
+            env={"KOOPBOT_MATRIX__PASSWORD": "not-the-password"},
+        )
+        assert wrong.returncode == 2 and "refused the bot's password" in wrong.stderr
+        reset = koopbot_cli(
+            world,
+            store,
+            "reset-identity",
+            "--yes",
+            env={"KOOPBOT_MATRIX__PASSWORD": world.bot_account.password},
+        )
+        assert reset.returncode == 0, reset.stderr
+        recovery_key = RECOVERY_KEY.search(reset.stdout)
+        assert recovery_key, reset.stdout
+
+        running = await world.start_bot()
+        answer = await mara.ask(room, "!notfall", world.bot_id)
+        assert answer.body is not None and "Notfallkontakt jetzt" in answer.body
+        assert answer.decrypted and not answer.ever_failed
+        # Unlike a restore, Element now sees the identity change (and would show a warning).
+        assert (await mara.devices(world.bot_id))["needsUserApproval"]
+        status = koopbot_cli(
+            world, store, "status", env={"KOOPBOT_MATRIX__RECOVERY_KEY": recovery_key[1]}
+        )
+        assert status.returncode == 0 and "recovery key:                 matches" in status.stdout
