@@ -61,6 +61,24 @@ function track(event, room) {
     state.messages.push(entry);
 }
 
+// Wake whoever waits for messages: on every timeline event and every decryption.
+const waiters = new Set();
+function notify() {
+    for (const wake of waiters) wake();
+}
+
+function changed(timeoutMs) {
+    return new Promise((resolve) => {
+        const wake = () => {
+            waiters.delete(wake);
+            clearTimeout(timer);
+            resolve();
+        };
+        const timer = setTimeout(wake, timeoutMs);
+        waiters.add(wake);
+    });
+}
+
 function noteFailure(event) {
     for (const entry of state.messages) {
         if (entry.event === event && event.isDecryptionFailure()) {
@@ -165,8 +183,12 @@ const ops = {
         );
         client.on(sdk.RoomEvent.Timeline, (event, room, toStartOfTimeline) => {
             if (!toStartOfTimeline && room) track(event, room);
+            notify();
         });
-        client.on(sdk.MatrixEventEvent.Decrypted, (event) => noteFailure(event));
+        client.on(sdk.MatrixEventEvent.Decrypted, (event) => {
+            noteFailure(event);
+            notify();
+        });
         const prepared = new Promise((resolve) => {
             client.on(sdk.ClientEvent.Sync, (syncState) => {
                 if (syncState === "PREPARED") resolve();
@@ -237,7 +259,25 @@ const ops = {
             if (ready || Date.now() > deadline) {
                 return { timedOut: !ready, messages: await Promise.all(found.map(describe)) };
             }
-            await sleep(25);
+            await changed(250); // a failure settles by time alone
+        }
+    },
+
+    async ask({ roomId, sender, text, timeoutMs = 30000 }) {
+        // One round trip timed inside the client: send, until the answer is decrypted.
+        const before = roomMessages(roomId, sender).length;
+        const started = performance.now();
+        const { event_id: eventId } = await state.client.sendMessage(roomId, { msgtype: "m.text", body: text });
+        const sentMs = performance.now() - started;
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const found = roomMessages(roomId, sender);
+            if (found.length > before && settled(found[before], 3000)) {
+                const roundTripMs = performance.now() - started;
+                return { eventId, sentMs, roundTripMs, message: await describe(found[before]) };
+            }
+            if (Date.now() > deadline) throw new Error(`no answer to ${JSON.stringify(text)} within ${timeoutMs} ms`);
+            await changed(250);
         }
     },
 

@@ -181,12 +181,21 @@ class ElementClient:
 
     async def ask(self, room_id: str, text: str, bot: str, timeout_ms: int = WAIT_MS) -> Received:
         """Send one line and return the bot's next message, once its decryption settled."""
-        before = (await self.call("count", roomId=room_id, sender=bot))["count"]
-        await self.send(room_id, text)
-        timed_out, found = await self.messages(room_id, bot, before + 1, timeout_ms)
-        if timed_out and len(found) <= before:
-            raise ElementClientError(f"no answer to {text!r} within {timeout_ms} ms")
-        return found[before]
+        return (await self.timed_ask(room_id, text, bot, timeout_ms))[0]
+
+    async def timed_ask(
+        self, room_id: str, text: str, bot: str, timeout_ms: int = WAIT_MS
+    ) -> tuple[Received, float]:
+        """`ask`, plus the round trip in ms as the client measured it (send to decrypted)."""
+        answer = await self.call(
+            "ask",
+            timeout=timeout_ms / 1000 + 60,
+            roomId=room_id,
+            sender=bot,
+            text=text,
+            timeoutMs=timeout_ms,
+        )
+        return Received.from_json(answer["message"]), float(answer["roundTripMs"])
 
     async def devices(self, user_id: str) -> dict[str, Any]:
         return await self.call("userDevices", userId=user_id)

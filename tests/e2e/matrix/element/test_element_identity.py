@@ -173,3 +173,20 @@ async def test_lost_store_without_recovery_key_is_refused_then_reset_with_the_pa
             world, store, "status", env={"KOOPBOT_MATRIX__RECOVERY_KEY": recovery_key[1]}
         )
         assert status.returncode == 0 and "recovery key:                 matches" in status.stdout
+
+
+async def test_a_recovery_key_made_before_the_first_start_is_the_one_used(
+    world: MatrixWorld,
+) -> None:
+    world.register_bot()
+    store = world.tmp / "koopbot-matrix"
+    made = koopbot_cli(world, store, "recovery-key")
+    assert made.returncode == 0, made.stderr
+    match = RECOVERY_KEY.search(made.stdout)
+    assert match
+    assert koopbot_cli(world, store, "status").returncode == 2  # no device yet: says so
+    await world.start_bot()
+    status = koopbot_cli(world, store, "status", env={"KOOPBOT_MATRIX__RECOVERY_KEY": match[1]})
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "recovery key:                 matches" in status.stdout
+    assert koopbot_cli(world, store, "recovery-key").returncode == 1  # shown once only
