@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
-from nio import AsyncClient
+from nio import AsyncClient, KeysUploadError
 
 from bot.matrix_cross_signing import (
     SECRET_NAMES,
@@ -252,20 +252,14 @@ async def _ensure_secret_storage(
 ) -> str:
     key_id, description = await _default_key(api)
     if key_id is not None and description is not None:
-        key = next(
-            (
-                k
-                for k in (configured, stored.ssss_key)
-                if k is not None and key_matches(k, description)
-            ),
-            None,
-        )
+        if configured is not None and not key_matches(configured, description):
+            log.warning(
+                "matrix: the configured recovery key does not match the account's secret "
+                "storage key (replaced by `koopbot matrix recovery-key --new`?)"
+            )
+        candidates = (configured, stored.ssss_key)
+        key = next((k for k in candidates if k and key_matches(k, description)), None)
         if key is None:
-            if configured is not None:
-                log.warning(
-                    "matrix: the configured recovery key does not match the account's secret "
-                    "storage key; secret storage left as it is"
-                )
             return "unchecked"
         changed = await _write_missing_secrets(api, key_id, key, keys)
         if stored.ssss_key != key or stored.ssss_key_id != key_id:
@@ -464,7 +458,10 @@ async def establish_identity(
     recovery_key = configured_recovery_key(config)
     try:
         if client.should_upload_keys:
-            await client.keys_upload()  # a device is signed only once its keys are published
+            # A device is signed only once its keys are published.
+            uploaded = await client.keys_upload()
+            if isinstance(uploaded, KeysUploadError):
+                raise IdentityError(f"matrix: uploading the device keys failed: {uploaded.message}")
         async with aiohttp.ClientSession() as session:
             api = KeysApi(session, client.homeserver, client.user_id, client.access_token)
             outcome = await ensure_identity(
