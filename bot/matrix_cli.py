@@ -9,16 +9,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.matrix_identity import (
-    IdentityError,
-    IdentityStatus,
-    IdentityStore,
-    configured_recovery_key,
-    identity_status,
-    identity_store_dir,
-    reset_identity,
-    rotate_secret_storage,
-)
+from bot.matrix_identity import configured_recovery_key, reset_identity, rotate_secret_storage
+from bot.matrix_identity_status import IdentityStatus, identity_status
+from bot.matrix_identity_store import IdentityError, IdentityStore, identity_store_dir
 from bot.matrix_keys_api import KeysApi, KeysApiError
 from bot.matrix_ssss import encode_recovery_key, new_key
 from config.settings import ConfigError, Settings

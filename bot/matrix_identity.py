@@ -11,11 +11,8 @@ reset" for the people who talk to the bot.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,12 +23,11 @@ from bot.matrix_cross_signing import (
     SECRET_NAMES,
     CrossSigningError,
     CrossSigningKeys,
-    SigningKey,
-    public_key_of,
     signable,
     verify_signature,
     with_signature,
 )
+from bot.matrix_identity_store import IdentityError, IdentityStore, StoredIdentity
 from bot.matrix_keys_api import AuthRequired, KeysApi, KeysApiError, OwnKeys
 from bot.matrix_ssss import (
     DEFAULT_KEY_TYPE,
@@ -45,16 +41,11 @@ from bot.matrix_ssss import (
     read_secret,
     secret_content,
 )
-from config.settings import MatrixSettings, Settings
+from config.settings import MatrixSettings
 
 log = logging.getLogger(__name__)
 
-STORE_FILE = "cross_signing.json"
 RESTORE_HINT = "KOOPBOT_MATRIX__RECOVERY_KEY or matrix.recovery_key_file"
-
-
-class IdentityError(Exception):
-    """The identity cannot be set up; one line that says what the operator must do."""
 
 
 class DeviceSigner(Protocol):
@@ -64,68 +55,6 @@ class DeviceSigner(Protocol):
     def ed25519(self) -> str: ...
 
     def sign(self, message: bytes) -> str: ...
-
-
-@dataclass
-class StoredIdentity:
-    """The private half, as kept in the store; every field may still be missing."""
-
-    keys: CrossSigningKeys | None = None
-    ssss_key_id: str | None = None
-    ssss_key: bytes | None = field(default=None, repr=False)
-    recovery_key_shown: bool = False
-
-
-class IdentityStore:
-    """`<store>/cross_signing.json`, written atomically with mode 0600."""
-
-    def __init__(self, store_dir: Path) -> None:
-        self.path = store_dir / STORE_FILE
-
-    def load(self) -> StoredIdentity:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return StoredIdentity()
-        except (OSError, ValueError) as exc:
-            raise IdentityError(
-                f"matrix: {self.path} is unreadable ({exc.__class__.__name__})"
-            ) from None
-        try:
-            keys = None
-            if data.get("master"):
-                keys = CrossSigningKeys(
-                    *(
-                        SigningKey.from_secret(data[u])
-                        for u in ("master", "self_signing", "user_signing")
-                    )
-                )
-            ssss_key = base64.b64decode(data["ssss_key"]) if data.get("ssss_key") else None
-        except (KeyError, ValueError, CrossSigningError):
-            raise IdentityError(
-                f"matrix: {self.path} is damaged; restore it or the recovery key"
-            ) from None
-        return StoredIdentity(
-            keys, data.get("ssss_key_id"), ssss_key, bool(data.get("recovery_key_shown"))
-        )
-
-    def save(self, identity: StoredIdentity) -> None:
-        data: dict[str, Any] = {
-            "ssss_key_id": identity.ssss_key_id,
-            "ssss_key": base64.b64encode(identity.ssss_key).decode() if identity.ssss_key else None,
-            "recovery_key_shown": identity.recovery_key_shown,
-        }
-        if identity.keys is not None:
-            for usage in ("master", "self_signing", "user_signing"):
-                data[usage] = identity.keys.by_usage(usage).secret
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(self.path)
 
 
 @dataclass
@@ -210,7 +139,7 @@ async def _restore(
             f"store; set the recovery key ({RESTORE_HINT}) to restore it, or run "
             f"`koopbot matrix reset-identity` for a new one"
         )
-    key_id, description = await _default_key(api)
+    key_id, description = await default_key(api)
     if key_id is None:
         raise IdentityError(
             "matrix: the account has no secret storage to restore the identity from"
@@ -235,7 +164,8 @@ async def _restore(
     return keys, key_id, key
 
 
-async def _default_key(api: KeysApi) -> tuple[str | None, dict[str, Any] | None]:
+async def default_key(api: KeysApi) -> tuple[str | None, dict[str, Any] | None]:
+    """The id and description of the default secret storage key, (None, None) if unset."""
     default = await api.account_data(DEFAULT_KEY_TYPE)
     key_id = default.get("key") if default else None
     if not isinstance(key_id, str):
@@ -250,7 +180,7 @@ async def _ensure_secret_storage(
     keys: CrossSigningKeys,
     configured: bytes | None,
 ) -> str:
-    key_id, description = await _default_key(api)
+    key_id, description = await default_key(api)
     if key_id is not None and description is not None:
         if configured is not None and not key_matches(configured, description):
             log.warning(
@@ -322,11 +252,6 @@ async def reset_identity(
     return key
 
 
-def identity_store_dir(settings: Settings) -> Path:
-    """Where the adapter keeps its store (see `MatrixAdapter.from_settings`)."""
-    return settings.matrix.store_dir or settings.data_dir / "matrix"
-
-
 async def _write_missing_secrets(
     api: KeysApi, key_id: str, key: bytes, keys: CrossSigningKeys
 ) -> bool:
@@ -375,53 +300,6 @@ async def _sign_device(
         raise IdentityError(f"matrix: signing device {device_id} failed: {exc}") from None
     log.info("matrix: device %s signed by the bot's self-signing key", device_id)
     return True
-
-
-@dataclass
-class IdentityStatus:
-    """What `koopbot matrix status` prints."""
-
-    device_id: str
-    cross_signing_on_server: bool
-    master_key: str | None
-    store_has_keys: bool  # the store's private keys are the published ones
-    device_signed: bool
-    secret_storage: bool
-    recovery_key: str  # "matches", "does not match" or "not configured"
-
-
-async def identity_status(
-    api: KeysApi, store: IdentityStore, device_id: str, recovery_key: bytes | None
-) -> IdentityStatus:
-    """The identity as the homeserver and the store see it."""
-    server = await api.own_keys()
-    stored = store.load()
-    master_public = public_key_of(server.master)
-    ssk_public = public_key_of(server.self_signing)
-    device_keys = server.devices.get(device_id, {})
-    signed = bool(
-        ssk_public
-        and verify_signature(device_keys, api.user_id, f"ed25519:{ssk_public}", ssk_public)
-        and server.self_signing
-        and master_public
-        and verify_signature(
-            server.self_signing, api.user_id, f"ed25519:{master_public}", master_public
-        )
-    )
-    key_id, description = await _default_key(api)
-    if recovery_key is None:
-        match = "not configured"
-    else:
-        match = "matches" if key_matches(recovery_key, description) else "does not match"
-    return IdentityStatus(
-        device_id,
-        server.master is not None and server.self_signing is not None,
-        master_public,
-        stored.keys is not None and stored.keys.matches(server.master, server.self_signing),
-        signed,
-        key_id is not None and description is not None,
-        match,
-    )
 
 
 class _OlmDevice:

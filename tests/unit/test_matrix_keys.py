@@ -16,7 +16,7 @@ from bot.matrix_cross_signing import (
     public_key_of,
     verify_signature,
 )
-from bot.matrix_identity import IdentityError, IdentityStore, StoredIdentity
+from bot.matrix_identity_store import IdentityError, IdentityStore, StoredIdentity
 from bot.matrix_ssss import (
     EncryptedSecret,
     SecretStorageError,

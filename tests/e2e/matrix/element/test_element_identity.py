@@ -13,7 +13,7 @@ import pytest
 from conftest import MatrixWorld
 from element_world import assert_trusted, element_people, koopbot_cli, register_in_dm
 
-from bot.matrix_identity import IdentityError
+from bot.matrix_identity_store import IdentityError
 
 RECOVERY_KEY = re.compile(r"^    ((?:\w{4} ){11}\w{1,4})$", re.MULTILINE)
 
