@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_export(sub)
 
+    from bot.matrix_cli import add_parser as add_matrix
+
+    add_matrix(sub)
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply pending schema migrations")
@@ -127,6 +131,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
         return _invite(args, settings, db, clock.now())
     if args.command == "org":
         return _add_org(args, db, clock.now())
+    if args.command == "matrix":
+        from bot.matrix_cli import run as run_matrix_cli
+
+        return run_matrix_cli(args, settings)
     if args.command == "export":
         from bot.export_cli import run as run_export
 

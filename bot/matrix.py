@@ -47,6 +47,7 @@ from nio import (
 from nio.event_builders import EnableEncryptionBuilder
 
 from bot.core import Bot
+from bot.matrix_identity import establish_identity
 from bot.messages import Attachment, Incoming, Reply, Sender
 from bot.outgoing import DeliveryError, FailureKind, Recipient
 from config.settings import MatrixSettings, Settings
@@ -220,6 +221,7 @@ class MatrixAdapter:
                     "matrix: first start needs a password (KOOPBOT_MATRIX__PASSWORD)"
                 )
             await self._password_login(client, creds_path)
+        await establish_identity(client, self.config, self.store_dir)  # cross-signed, see there
         self._direct = self._load_direct()
         return client
 

@@ -116,6 +116,10 @@ class MatrixSettings(BaseModel):
     # joined only on an invite from registered staff. Empty: the bot's own server.
     registration_servers: list[str] = Field(default_factory=list)
     max_rate_limit_waits: int = Field(8, ge=0, le=100)  # M_LIMIT_EXCEEDED answers waited out
+    # The secret storage key that restores the bot's cross-signing identity after a lost store
+    # (`koopbot matrix recovery-key` shows it once): `KOOPBOT_MATRIX__RECOVERY_KEY` or a file.
+    recovery_key: SecretStr | None = None
+    recovery_key_file: Path | None = None
 
     @field_validator("user_id")
     @classmethod
@@ -127,6 +131,19 @@ class MatrixSettings(BaseModel):
     @property
     def configured(self) -> bool:
         return bool(self.homeserver and self.user_id)
+
+    def read_recovery_key(self) -> str | None:
+        """The recovery key from the setting or its file, None if neither is set; never logged."""
+        if self.recovery_key is not None:
+            return self.recovery_key.get_secret_value()
+        if self.recovery_key_file is not None:
+            try:
+                return self.recovery_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"matrix.recovery_key_file {self.recovery_key_file}: {exc.strerror}"
+                ) from exc
+        return None
 
 
 class Reminders(BaseModel):
