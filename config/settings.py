@@ -116,6 +116,11 @@ class MatrixSettings(BaseModel):
     # joined only on an invite from registered staff. Empty: the bot's own server.
     registration_servers: list[str] = Field(default_factory=list)
     max_rate_limit_waits: int = Field(8, ge=0, le=100)  # M_LIMIT_EXCEEDED answers waited out
+    # Issue 10: an undecryptable message gets a notice in the room after this long (the key
+    # is requested at once; the message is answered whenever the key arrives).
+    undecryptable_notice_seconds: float = Field(30.0, ge=0, le=3600)
+    # matrix-nio logs every state event at INFO; its loggers stay at this level.
+    nio_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("user_id")
     @classmethod
