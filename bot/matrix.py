@@ -22,6 +22,7 @@ from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, LoginError, SyncError, SyncResponse, WhoamiError
 
 from bot.core import Bot
+from bot.matrix_answers import Answerer
 from bot.matrix_inbox import TRANSPORT, Inbox
 from bot.matrix_keys import KeyRecovery, KoopbotClient
 from bot.matrix_render import deadline_ids, delivery_tx_id, render, reply_tx_id
@@ -117,15 +118,15 @@ class MatrixAdapter:
         self.sender = MatrixSender(self._client, self.stats)
         self.rooms = RoomDirectory(self._client, self.user_id, store_dir, self.stats, self._synced)
         self.keys = KeyRecovery(self._client, self.stats, config.undecryptable_notice_seconds)
+        self.answers = Answerer(
+            bot=bot, sender=self.sender, stats=self.stats, budget=config.max_rate_limit_waits
+        )
         self.inbox = Inbox(
-            bot=bot,
             client=self._client,
             user_id=self.user_id,
             rooms=self.rooms,
-            sender=self.sender,
             keys=self.keys,
-            stats=self.stats,
-            budget=config.max_rate_limit_waits,
+            answers=self.answers,
         )
         self.position = SyncPosition(bot, self.user_id)
 
@@ -315,7 +316,7 @@ class MatrixAdapter:
         answer = Answer(
             room_id=room_id,
             tx_id=tx_id,
-            content=render(reply, self.inbox.command_names()),
+            content=render(reply, self.answers.command_names()),
             for_user=for_user,
             deadlines=list(deadline_ids(reply)),
             files=[Answer.file(a) for a in reply.attachments],

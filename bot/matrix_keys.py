@@ -106,7 +106,7 @@ class KeyRecovery:
             await client.request_room_key(event)  # own devices; nio remembers the request
             self.stats.key_requests += 1
         except LocalProtocolError:
-            pass  # already requested (the request is stored with the crypto store)
+            pass  # already requested (nio also asks the sender after mending an Olm session)
         if event.session_id in self._asked or client.device_id is None:
             return
         self._asked.add(event.session_id)
