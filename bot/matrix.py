@@ -15,6 +15,7 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,8 +53,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Loggers of the libraries under the adapter: one line per state event at INFO otherwise.
-_LIBRARY_LOGGERS = ("nio", "peewee")
+# matrix-nio logs one line per state event at INFO, and at DEBUG whole responses (with the
+# access token); the SQL of its store (peewee) carries pickled key material.
+_NIO_LOGGER, _STORE_LOGGER = "nio", "peewee"
 
 
 class MatrixStartError(Exception):
@@ -95,9 +97,9 @@ class Credentials:
 
 
 def quiet_library_logs(level: str) -> None:
-    """matrix-nio (and its store's peewee) log at `level`: WARNING unless debugging."""
-    for name in _LIBRARY_LOGGERS:
-        logging.getLogger(name).setLevel(level)
+    """matrix-nio logs at `level` (WARNING unless debugging; never DEBUG), its store at WARNING."""
+    logging.getLogger(_NIO_LOGGER).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    logging.getLogger(_STORE_LOGGER).setLevel(logging.WARNING)
 
 
 class MatrixAdapter:
@@ -204,7 +206,10 @@ class MatrixAdapter:
         client = self.client or await self.login()
         since = await asyncio.to_thread(self.position.load, client)
         first_ever = since is None
-        await self.rooms.load()
+        attempt = 0
+        while not await self.rooms.load():  # without m.direct every chat would be a group
+            attempt += 1
+            await asyncio.sleep(backoff(attempt, None))
         notices = asyncio.create_task(self._notice_loop(), name="matrix-notices")
         try:
             await self._sync_forever(client, since, first_ever=first_ever)
@@ -237,14 +242,23 @@ class MatrixAdapter:
                 log.warning("matrix sync failed (%s); retrying in %.1f s", resp, wait)
                 await asyncio.sleep(wait)
                 continue
+            try:
+                await self._keys_housekeeping()
+                if first:
+                    await self.inbox.resume()
+                news = await self._process(resp, since=since, history=first and first_ever)
+                await self._keys_housekeeping()  # key requests queued while handling
+            except (ClientError, TimeoutError) as exc:
+                # What was handled is recorded; the same batch comes again from `since`.
+                failures += 1
+                wait = backoff(failures, None)
+                log.warning("matrix: handling a sync failed (%s); again in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+                continue
             failures = 0
-            await self._keys_housekeeping()
-            if first:
-                await self.inbox.resume()
-            await self._process(resp, since=since, history=first and first_ever)
-            await self._keys_housekeeping()  # key requests queued while handling
             since = resp.next_batch
-            await asyncio.to_thread(self.position.save, since)
+            if news or first:  # a batch of koopbot's own echoes need not be kept
+                await self.answers.db(partial(self.position.save, token=since))
             first = False
             self.ready.set()
             async with self._synced:
@@ -260,8 +274,10 @@ class MatrixAdapter:
             await client.keys_claim(client.get_users_for_key_claiming())
         await client.send_to_device_messages()
 
-    async def _process(self, resp: SyncResponse, *, since: str | None, history: bool) -> None:
+    async def _process(self, resp: SyncResponse, *, since: str | None, history: bool) -> bool:
+        """Handle one sync; True if it held anything from others (invites, events)."""
         client = self._client()
+        news = bool(resp.rooms.invite)
         self.rooms.on_account_data(resp.account_data_events)
         for room_id, invite in resp.rooms.invite.items():
             await self.rooms.on_invite(room_id, invite.invite_state, self._may_join)
@@ -274,7 +290,11 @@ class MatrixAdapter:
             if history:
                 continue  # before koopbot's first start: history is not answered
             events = await new_events(client, self.user_id, room_id, info, since)
-            await self.inbox.on_events(room, events)
+            events = [e for e in events if getattr(e, "sender", self.user_id) != self.user_id]
+            news = news or bool(events)
+            if events:
+                await self.inbox.on_events(room, events)
+        return news
 
     async def _may_join(self, inviter: str, direct: bool) -> bool:
         registered = await asyncio.to_thread(self.bot.is_registered, Sender(TRANSPORT, inviter))

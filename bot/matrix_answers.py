@@ -220,9 +220,15 @@ class Answerer:
     # -- helpers -------------------------------------------------------------------------------
 
     async def db(self, fn: Callable[[Session], T]) -> T:
+        """One transaction of the adapter's bookkeeping, off the event loop."""
+
         def run() -> T:
-            with self.bot.db.session() as session:
-                return fn(session)
+            started = time.perf_counter()
+            try:
+                with self.bot.db.session() as session:
+                    return fn(session)
+            finally:
+                self.stats.store_seconds.append(time.perf_counter() - started)
 
         return await asyncio.to_thread(run)
 

@@ -61,21 +61,32 @@ class RoomDirectory:
 
     # -- which rooms are direct ---------------------------------------------------------------
 
-    async def load(self) -> None:
-        """Read koopbot's `m.direct`; adopt the direct chats an older version kept locally."""
+    async def load(self) -> bool:
+        """Read koopbot's `m.direct`; adopt the direct chats an older version kept locally.
+
+        False if the server could not be asked (then nothing counts as direct yet)."""
         client = self._client()
-        resp = await client.send(
-            "GET", self._direct_path(), headers={"Authorization": f"Bearer {client.access_token}"}
-        )
-        if resp.status == 200:
-            self._set_direct(await resp.json())
-        elif resp.status != 404:
-            log.warning("matrix: could not read m.direct (HTTP %s)", resp.status)
-        resp.release()
+        try:
+            resp = await client.send(
+                "GET",
+                self._direct_path(),
+                headers={"Authorization": f"Bearer {client.access_token}"},
+            )
+            status = resp.status
+            if status == 200:
+                self._set_direct(await resp.json())
+            resp.release()
+        except (ClientError, TimeoutError, ValueError) as exc:
+            log.warning("matrix: could not read m.direct (%s)", type(exc).__name__)
+            return False
+        if status not in (200, 404):  # 404: koopbot has no direct chats yet
+            log.warning("matrix: could not read m.direct (HTTP %s)", status)
+            return False
         legacy = self._load_legacy()
         missing = [(u, r) for u, r in legacy.items() if r not in self._direct_ids]
         for user, room_id in missing:
             await self.mark_direct(room_id, user)
+        return True
 
     def on_account_data(self, events: Iterable[Any]) -> None:
         for event in events:

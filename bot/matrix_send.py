@@ -39,7 +39,8 @@ class MatrixStats:
     key_requests: int = 0
     notices: int = 0
     ignored_invites: int = 0
-    handle_seconds: list[float] = field(default_factory=list)
+    handle_seconds: list[float] = field(default_factory=list)  # inside Bot.handle
+    store_seconds: list[float] = field(default_factory=list)  # the adapter's own bookkeeping
 
 
 def is_rate_limited(resp: Any) -> bool:

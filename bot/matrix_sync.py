@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from nio import AsyncClient, RoomMemberEvent, RoomMessagesError
+from sqlmodel import Session
 
 from bot.core import Bot
 from storage import matrix_events
@@ -81,6 +82,5 @@ class SyncPosition:
             token = client.store.load_sync_token()
         return token or None
 
-    def save(self, token: str) -> None:
-        with self.bot.db.session() as session:
-            matrix_events.save_sync_position(session, self.user_id, token, self.bot.clock.now())
+    def save(self, session: Session, token: str) -> None:
+        matrix_events.save_sync_position(session, self.user_id, token, self.bot.clock.now())

@@ -119,8 +119,9 @@ class MatrixSettings(BaseModel):
     # Issue 10: an undecryptable message gets a notice in the room after this long (the key
     # is requested at once; the message is answered whenever the key arrives).
     undecryptable_notice_seconds: float = Field(30.0, ge=0, le=3600)
-    # matrix-nio logs every state event at INFO; its loggers stay at this level.
-    nio_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    # matrix-nio logs every state event at INFO; its loggers stay at this level. No DEBUG:
+    # there nio logs whole responses (access tokens) and its store's SQL (key material).
+    nio_log_level: Literal["INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("user_id")
     @classmethod
