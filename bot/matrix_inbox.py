@@ -86,9 +86,13 @@ class Inbox:
         text = command_text(content)
         newer = edits.get(event.event_id)
         if newer is not None and newer.sender == event.sender:
-            # Edited before koopbot got to it: the edited text is the question.
+            # Edited before koopbot got to it: the edited text is the question, and the edit
+            # itself is done (recorded first, so a crash in between never turns it into a hint).
             consumed.add(newer.event_id)
             text = command_text(newer.source.get("content", {}))
+            await self.answers.db(
+                lambda s: store.mark_ignored(s, **self._who(newer.event_id, room, newer.sender))
+            )
         await self._command(
             room, key=event.event_id, sender=event.sender, text=text, rel=rel, pending=row
         )

@@ -3,6 +3,9 @@ edits, `!` commands everywhere."""
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote
+
 from conftest import MatrixWorld
 
 CASE = "HB-2026-007"
@@ -107,3 +110,19 @@ async def test_an_edit_before_the_answer_runs_the_edited_text(world: MatrixWorld
     later = mara.received(room, bot)[before:]
     assert [m.reply_to for m in later] == [asked, marker.reply_to]
     assert later[0].body.startswith("Notfallkontakt jetzt")  # the edited text, once
+
+
+async def test_a_direct_chat_known_only_by_its_invite_stays_private(world: MatrixWorld) -> None:
+    """An installation from before koopbot kept `m.direct`: the invite's is_direct decides."""
+    first = await world.start_bot()
+    mara, room = await world.caseworker("MK")
+    await first.stop()
+    store = world.tmp / "koopbot-matrix"
+    token = json.loads((store / "credentials.json").read_text())["access_token"]
+    path = f"/_matrix/client/v3/user/{quote(world.bot_id, safe='')}/account_data/m.direct"
+    world.synapse.request("PUT", path, {}, token=token)
+
+    await world.start_bot()
+    answer = await mara.ask(room, "!fristen", world.bot_id)
+    assert "Deine offenen Fristen" in answer.body, answer.body
+    assert world.synapse.request("GET", path, token=token) == {mara.user_id: [room]}
