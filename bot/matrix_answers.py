@@ -111,6 +111,7 @@ class Answerer:
                 self.command_names(),
                 relates_to=relation(reply_to, thread_root),
                 notice=True,
+                mention=for_user,
             ),
             for_user=for_user,
             thread_root=thread_root,
@@ -138,7 +139,9 @@ class Answerer:
         return Answer(
             room_id=incoming.chat_id,
             tx_id=reply_tx_id(key),
-            content=render(reply, self.command_names(), relates_to=rel),
+            content=render(
+                reply, self.command_names(), relates_to=rel, mention=incoming.sender.user_id
+            ),
             for_user=incoming.sender.user_id,
             thread_root=thread_root,
             deadlines=list(deadline_ids(reply)),
@@ -202,6 +205,7 @@ class Answerer:
                     Reply(matrix_texts.unreadable(len(group))),
                     relates_to=relation(event.event_id, thread_root),
                     notice=True,
+                    mention=event.sender,
                 ),
                 for_user=event.sender,
                 thread_root=thread_root,

@@ -90,8 +90,11 @@ def render(
     *,
     relates_to: dict[str, Any] | None = None,
     notice: bool = False,
+    mention: str | None = None,
 ) -> dict[str, Any]:
-    """The `m.room.message` content of a Reply (attachments are sent separately)."""
+    """The `m.room.message` content of a Reply (attachments are sent separately).
+
+    `mention`: the person it answers, in `m.mentions` as a reply should name them."""
     names = {n.lower() for n in command_names}
     body = plain_text(reply, names)
     content: dict[str, Any] = {
@@ -102,6 +105,8 @@ def render(
     }
     if relates_to is not None:
         content["m.relates_to"] = relates_to
+    if mention is not None:
+        content["m.mentions"] = {"user_ids": [mention]}
     return content
 
 

@@ -163,8 +163,9 @@ def test_answers_reply_in_the_thread_of_the_command() -> None:
         "is_falling_back": False,
         "m.in_reply_to": {"event_id": "$cmd"},
     }
-    content = render(Reply("x"), relates_to=relation("$c", None), notice=True)
+    content = render(Reply("x"), relates_to=relation("$c", None), notice=True, mention="@a:hs")
     assert content["msgtype"] == "m.notice" and content["m.relates_to"]["m.in_reply_to"]
+    assert content["m.mentions"] == {"user_ids": ["@a:hs"]}
 
 
 def test_incoming_relations() -> None:

@@ -64,6 +64,7 @@ async def test_answers_go_to_the_thread_and_quote_the_question(world: MatrixWorl
     await mara.wait(lambda: mara.answers_to(room, bot, in_thread) != [], "the thread answer")
     answer = mara.answers_to(room, bot, in_thread)[0]
     assert answer.thread_root == root and "Notfallkontakt jetzt" in answer.body
+    assert answer.content["m.mentions"] == {"user_ids": [mara.user_id]}
 
     # Element's reply to koopbot's message: the quoted fallback lines come first.
     quoted = await mara.say(
