@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+
+from sqlmodel import Session
 
 from bot import texts
 from bot.context import Ctx
@@ -18,6 +21,10 @@ from storage.db import Database
 from storage.staff import is_registered, staff_by_identity
 
 log = logging.getLogger(__name__)
+
+# Called in the command's own transaction with its reply, so an adapter can note the answer
+# atomically with what the command changed (Matrix: every message answered exactly once).
+Record = Callable[[Session, Reply], None]
 
 # "/fristen", "!fristen" (Matrix), "/fristen@koopbot" (Telegram groups), or a bare "fristen".
 _COMMAND = re.compile(r"^[/!]?(?P<name>[A-Za-zÄÖÜäöüß0-9_]+)(?:@\S+)?(?:\s+(?P<args>.*))?$", re.S)
@@ -52,8 +59,11 @@ class Bot:
         self.calendar = calendar or build_calendar(settings)
         self.registry = registry
 
-    def handle(self, message: Incoming) -> Reply:
-        """Answer one message; never raises, never leaves a partial write behind."""
+    def handle(self, message: Incoming, *, record: Record | None = None) -> Reply:
+        """Answer one message; never raises, never leaves a partial write behind.
+
+        `record(session, reply)` runs inside the transaction of a command handler that
+        returned normally; on every other path (refusals, errors) nothing was written."""
         too_long = len(message.text) > self.settings.max_message_chars
         match = None if too_long else _COMMAND.match(message.text.strip())
         try:
@@ -61,7 +71,7 @@ class Bot:
                 return self._unparsed(message, too_long=too_long)
             command = self.registry.find(match["name"])
             args = (match["args"] or "").strip()
-            return self._run(message, command, match["name"], args)
+            return self._run(message, command, match["name"], args, record)
         except UserError as exc:
             return Reply(exc.message)
         except Exception:
@@ -84,7 +94,14 @@ class Bot:
             return Reply(texts.too_long(self.settings.max_message_chars))
         return Reply(texts.NOT_UNDERSTOOD)
 
-    def _run(self, message: Incoming, command: Command | None, name: str, args: str) -> Reply:
+    def _run(
+        self,
+        message: Incoming,
+        command: Command | None,
+        name: str,
+        args: str,
+        record: Record | None = None,
+    ) -> Reply:
         with self.db.session() as session:
             actor = staff_by_identity(session, message.sender.transport, message.sender.user_id)
             side = None if actor is None else side_of(session, actor)
@@ -105,4 +122,7 @@ class Bot:
                 actor=actor,
                 side=side,
             )
-            return command.handler(ctx, args)
+            reply = command.handler(ctx, args)
+            if record is not None:
+                record(session, reply)
+            return reply

@@ -2,69 +2,61 @@
 
 It translates only: Matrix events become `Incoming`, a `Reply` becomes an HTML message.
 Who may do what is the core's business; the adapter asks it (`Bot.is_registered`) before
-joining a room.
+joining a room. The parts: `matrix_sync` (which events), `matrix_inbox` (answering each
+exactly once), `matrix_keys` (undecryptable messages), `matrix_rooms` (invites, direct
+chats), `matrix_send` and `matrix_render` (the messages as Element shows them).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import html
-import io
+import contextlib
 import json
 import logging
 import os
-import re
-import time
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import ClientError
-from nio import (
-    AsyncClient,
-    AsyncClientConfig,
-    ErrorResponse,
-    InviteMemberEvent,
-    LocalProtocolError,
-    LoginError,
-    MatrixRoom,
-    MegolmEvent,
-    ProfileGetError,
-    RoomCreateError,
-    RoomMemberEvent,
-    RoomMessagesError,
-    RoomMessageText,
-    RoomPreset,
-    RoomSendError,
-    SendRetryError,
-    SyncError,
-    SyncResponse,
-    UploadResponse,
-    WhoamiError,
-)
-from nio.event_builders import EnableEncryptionBuilder
+from nio import AsyncClient, AsyncClientConfig, LoginError, SyncError, SyncResponse, WhoamiError
 
 from bot.core import Bot
+from bot.matrix_answers import Answerer
 from bot.matrix_identity import establish_identity
-from bot.messages import Attachment, Incoming, Reply, Sender
+from bot.matrix_inbox import TRANSPORT, Inbox
+from bot.matrix_keys import KeyRecovery, KoopbotClient
+from bot.matrix_render import deadline_ids, delivery_tx_id, render, reply_tx_id
+from bot.matrix_rooms import RoomDirectory
+from bot.matrix_send import Answer, MatrixSender, MatrixStats, backoff, is_rate_limited
+from bot.matrix_sync import SYNC_FILTER, SyncPosition, new_events
+from bot.messages import Reply, Sender
 from bot.outgoing import DeliveryError, FailureKind, Recipient
 from config.settings import MatrixSettings, Settings
+from storage import matrix_events
+from storage.matrix_events import SentDeadline
 
 if TYPE_CHECKING:
     from bot.runner import App
 
+__all__ = [
+    "TRANSPORT",
+    "Credentials",
+    "MatrixAdapter",
+    "MatrixMessenger",
+    "MatrixStartError",
+    "MatrixStats",
+    "delivery_tx_id",
+    "render",
+    "reply_tx_id",
+]
+
 log = logging.getLogger(__name__)
 
-TRANSPORT = "matrix"
-# A timeline of this many events per room and sync covers a normal downtime; longer gaps
-# are filled from /messages so that nothing sent while koopbot was down is missed.
-_TIMELINE_LIMIT = 50
-_SYNC_FILTER: dict[str, Any] = {"room": {"timeline": {"limit": _TIMELINE_LIMIT}}}
-_MAX_BACKOFF = 60.0
-_PENDING_LIMIT = 200  # undecryptable events kept while their room key is requested
-_COMMAND_WORD = re.compile(r"(?<![\w/:.])/([A-Za-zÄÖÜäöüß_]+)\b")
+# matrix-nio logs one line per state event at INFO, and at DEBUG whole responses (with the
+# access token); the SQL of its store (peewee) carries pickled key material.
+_NIO_LOGGER, _STORE_LOGGER = "nio", "peewee"
 
 
 class MatrixStartError(Exception):
@@ -105,51 +97,10 @@ class Credentials:
         tmp.replace(path)
 
 
-def reply_tx_id(event_id: str) -> str:
-    """The transaction id of the answer to one incoming event: a resend never posts twice."""
-    return "koopbot-re-" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
-
-
-def delivery_tx_id(idempotency_key: str) -> str:
-    return "koopbot-out-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
-
-
-def render(reply: Reply, command_names: Iterable[str] = ()) -> dict[str, Any]:
-    """An Element-friendly message: plain `body` plus escaped HTML with line breaks.
-
-    Element runs text starting with "/" as a client command, so commands the core writes as
-    `/fristen` are shown as `!fristen`, which koopbot accepts everywhere on Matrix.
-    """
-    names = {n.lower() for n in command_names}
-
-    def bang(text: str) -> str:
-        return _COMMAND_WORD.sub(lambda m: f"!{m[1]}" if m[1].lower() in names else m[0], text)
-
-    text = bang(reply.text)
-    if reply.buttons:
-        text += "\n\n" + "\n".join(f"• {b.label}: {bang(b.command)}" for b in reply.buttons)
-    formatted = "<br>".join(html.escape(line) for line in text.split("\n"))
-    return {
-        "msgtype": "m.text",
-        "body": text,
-        "format": "org.matrix.custom.html",
-        "formatted_body": formatted,
-    }
-
-
-def _is_rate_limited(resp: Any) -> bool:
-    return isinstance(resp, ErrorResponse) and resp.status_code == "M_LIMIT_EXCEEDED"
-
-
-@dataclass
-class MatrixStats:
-    """Counters for tests and the benchmark."""
-
-    answered: int = 0
-    rate_limit_waits: int = 0
-    key_requests: int = 0
-    ignored_invites: int = 0
-    handle_seconds: list[float] = field(default_factory=list)
+def quiet_library_logs(level: str) -> None:
+    """matrix-nio logs at `level` (WARNING unless debugging; never DEBUG), its store at WARNING."""
+    logging.getLogger(_NIO_LOGGER).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    logging.getLogger(_STORE_LOGGER).setLevel(logging.WARNING)
 
 
 class MatrixAdapter:
@@ -166,11 +117,21 @@ class MatrixAdapter:
         self.stats = MatrixStats()
         self.client: AsyncClient | None = None
         self.ready = asyncio.Event()
-        self._pending: dict[str, list[tuple[str, MegolmEvent]]] = {}
-        self._direct_path = store_dir / "direct_rooms.json"
-        self._direct: dict[str, str] = {}
-        self._dm_lock = asyncio.Lock()
         self._synced = asyncio.Condition()
+        self.sender = MatrixSender(self._client, self.stats)
+        self.rooms = RoomDirectory(self._client, self.user_id, store_dir, self.stats, self._synced)
+        self.keys = KeyRecovery(self._client, self.stats, config.undecryptable_notice_seconds)
+        self.answers = Answerer(
+            bot=bot, sender=self.sender, stats=self.stats, budget=config.max_rate_limit_waits
+        )
+        self.inbox = Inbox(
+            client=self._client,
+            user_id=self.user_id,
+            rooms=self.rooms,
+            keys=self.keys,
+            answers=self.answers,
+        )
+        self.position = SyncPosition(bot, self.user_id)
 
     @classmethod
     def from_settings(cls, settings: Settings, bot: Bot) -> MatrixAdapter:
@@ -195,11 +156,13 @@ class MatrixAdapter:
             )
         config = AsyncClientConfig(
             encryption_enabled=True,
-            store_sync_tokens=True,
-            max_limit_exceeded=0,  # M_LIMIT_EXCEEDED comes back to us: see _send_with_backoff
+            # The sync position lives in the database and moves only past handled events
+            # (nio would store it before its callbacks even ran).
+            store_sync_tokens=False,
+            max_limit_exceeded=0,  # M_LIMIT_EXCEEDED comes back to us: see MatrixSender
             max_timeouts=2,
         )
-        client = AsyncClient(
+        client = KoopbotClient(
             self.homeserver,
             self.user_id,
             device_id=creds.device_id if creds else None,
@@ -222,7 +185,6 @@ class MatrixAdapter:
                 )
             await self._password_login(client, creds_path)
         await establish_identity(client, self.config, self.store_dir)  # cross-signed, see there
-        self._direct = self._load_direct()
         return client
 
     async def _password_login(self, client: AsyncClient, creds_path: Path) -> None:
@@ -242,16 +204,32 @@ class MatrixAdapter:
 
     async def run(self) -> None:
         """Log in if needed and sync until cancelled."""
+        quiet_library_logs(self.config.nio_log_level)
         client = self.client or await self.login()
-        first_ever = not client.loaded_sync_token
-        since: str | None = client.loaded_sync_token or None
+        since = await asyncio.to_thread(self.position.load, client)
+        first_ever = since is None
+        attempt = 0
+        while not await self.rooms.load():  # without m.direct every chat would be a group
+            attempt += 1
+            await asyncio.sleep(backoff(attempt, None))
+        notices = asyncio.create_task(self._notice_loop(), name="matrix-notices")
+        try:
+            await self._sync_forever(client, since, first_ever=first_ever)
+        finally:
+            notices.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await notices
+
+    async def _sync_forever(
+        self, client: AsyncClient, since: str | None, *, first_ever: bool
+    ) -> None:
         failures = 0
         first = True
         while True:
             try:
                 resp = await client.sync(
                     timeout=0 if first else self.config.sync_timeout_ms,
-                    sync_filter=_SYNC_FILTER,
+                    sync_filter=SYNC_FILTER,
                     since=since,
                     # Room state is not stored by nio: the first sync of every run fetches it.
                     full_state=True if first else None,
@@ -260,27 +238,33 @@ class MatrixAdapter:
                 resp = SyncError(f"network: {exc.__class__.__name__}")
             if isinstance(resp, SyncError):
                 failures += 1
-                wait = self._backoff(failures, resp.retry_after_ms)
-                if _is_rate_limited(resp):
+                wait = backoff(failures, resp.retry_after_ms)
+                if is_rate_limited(resp):
                     self.stats.rate_limit_waits += 1
                 log.warning("matrix sync failed (%s); retrying in %.1f s", resp, wait)
                 await asyncio.sleep(wait)
                 continue
+            try:
+                await self._keys_housekeeping()
+                if first:
+                    await self.inbox.resume()
+                news = await self._process(resp, since=since, history=first and first_ever)
+                await self._keys_housekeeping()  # key requests queued while handling
+            except (ClientError, TimeoutError) as exc:
+                # What was handled is recorded; the same batch comes again from `since`.
+                failures += 1
+                wait = backoff(failures, None)
+                log.warning("matrix: handling a sync failed (%s); again in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+                continue
             failures = 0
-            await self._keys_housekeeping()
-            await self._process(resp, since=since, history=first and first_ever)
             since = resp.next_batch
+            if news or first:  # a batch of koopbot's own echoes need not be kept
+                await self.answers.db(partial(self.position.save, token=since))
             first = False
             self.ready.set()
             async with self._synced:
                 self._synced.notify_all()
-
-    @staticmethod
-    def _backoff(attempt: int, retry_after_ms: int | None) -> float:
-        exponential = min(_MAX_BACKOFF, 0.5 * 2.0 ** min(attempt - 1, 10))
-        if retry_after_ms:
-            return min(_MAX_BACKOFF, max(float(retry_after_ms) / 1000, 0.05))
-        return float(exponential)
 
     async def _keys_housekeeping(self) -> None:
         client = self._client()
@@ -292,297 +276,83 @@ class MatrixAdapter:
             await client.keys_claim(client.get_users_for_key_claiming())
         await client.send_to_device_messages()
 
-    async def _process(self, resp: SyncResponse, *, since: str | None, history: bool) -> None:
+    async def _process(self, resp: SyncResponse, *, since: str | None, history: bool) -> bool:
+        """Handle one sync; True if it held anything from others (invites, events)."""
         client = self._client()
+        news = bool(resp.rooms.invite)
+        self.rooms.on_account_data(resp.account_data_events)
         for room_id, invite in resp.rooms.invite.items():
-            await self._on_invite(room_id, invite.invite_state)
-        await self._retry_pending()
+            await self.rooms.on_invite(room_id, invite.invite_state, self._may_join)
+        await self.inbox.after_sync()
         for room_id, info in resp.rooms.join.items():
             room = client.rooms.get(room_id)
-            if room is None or history:
+            if room is None:
+                continue
+            await self.rooms.on_own_membership(room_id, [*info.state, *info.timeline.events])
+            if history:
                 continue  # before koopbot's first start: history is not answered
-            events = list(info.timeline.events)
-            joined_at = self._own_join_index(events)
-            if joined_at is not None:
-                events = events[joined_at + 1 :]  # history from before koopbot joined
-            elif info.timeline.limited and since and info.timeline.prev_batch:
-                events = await self._gap(room_id, info.timeline.prev_batch, since) + events
-            for event in events:
-                await self._on_event(room, event)
+            events = await new_events(client, self.user_id, room_id, info, since)
+            events = [e for e in events if getattr(e, "sender", self.user_id) != self.user_id]
+            news = news or bool(events)
+            if events:
+                await self.inbox.on_events(room, events)
+        return news
 
-    def _own_join_index(self, events: list[Any]) -> int | None:
-        found = None
-        for i, event in enumerate(events):
-            if (
-                isinstance(event, RoomMemberEvent)
-                and event.state_key == self.user_id
-                and event.membership == "join"
-                and event.prev_membership != "join"
-            ):
-                found = i
-        return found
-
-    async def _gap(self, room_id: str, prev_batch: str, since: str) -> list[Any]:
-        """Events a limited timeline left out, oldest first (a long downtime)."""
-        client = self._client()
-        older: list[Any] = []
-        start = prev_batch
-        for _ in range(20):  # at most 2,000 events
-            page = await client.room_messages(room_id, start=start, end=since, limit=100)
-            if isinstance(page, RoomMessagesError) or not page.chunk:
-                break
-            older.extend(page.chunk)
-            if not page.end or page.end == start:
-                break
-            start = page.end
-        older.reverse()
-        joined_at = self._own_join_index(older)
-        return older if joined_at is None else older[joined_at + 1 :]
-
-    async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
-        """Join on an invite from registered staff, or a direct chat to register in."""
-        client = self._client()
-        own = next(
-            (
-                e
-                for e in invite_state
-                if isinstance(e, InviteMemberEvent)
-                and e.state_key == self.user_id
-                and e.membership == "invite"
-            ),
-            None,
-        )
-        if own is None:
-            return
-        inviter = own.sender
-        direct = bool(own.content.get("is_direct"))
+    async def _may_join(self, inviter: str, direct: bool) -> bool:
         registered = await asyncio.to_thread(self.bot.is_registered, Sender(TRANSPORT, inviter))
-        if registered or (direct and self._may_register(inviter)):
-            resp = await client.join(room_id)
-            if isinstance(resp, ErrorResponse):
-                log.warning("matrix: could not join %s: %s", room_id, resp)
-            return
-        self.stats.ignored_invites += 1
-        log.info("matrix: declined an invite to %s by an unregistered account", room_id)
-        await client.room_leave(room_id)
+        return registered or (direct and self._may_register(inviter))
 
     def _may_register(self, user_id: str) -> bool:
         servers = self.config.registration_servers or [self.own_server]
         return user_id.partition(":")[2] in servers
 
-    async def _on_event(self, room: MatrixRoom, event: Any) -> None:
-        if isinstance(event, MegolmEvent):
-            await self._request_key(room.room_id, event)
-            return
-        if not isinstance(event, RoomMessageText) or event.sender == self.user_id:
-            return
-        relates = event.source.get("content", {}).get("m.relates_to", {})
-        if relates.get("rel_type") == "m.replace":
-            return  # an edit; the original was answered
-        text = event.body.strip()
-        private = room.member_count <= 2
-        if not private and not text.startswith("!"):
-            return  # people talking in the room, not to koopbot
-        incoming = Incoming(
-            sender=Sender(TRANSPORT, event.sender, room.user_name(event.sender)),
-            chat_id=room.room_id,
-            text=text,
-            private=private,
-        )
-        reply = await asyncio.to_thread(self._handle, incoming)
-        try:
-            await self.send_reply(room.room_id, reply, tx_id=reply_tx_id(event.event_id))
-        except DeliveryError as exc:
-            log.error("matrix: answer in %s not delivered: %s", room.room_id, exc)
-            return
-        self.stats.answered += 1
-
-    def _handle(self, incoming: Incoming) -> Reply:
-        started = time.perf_counter()
-        try:
-            return self.bot.handle(incoming)
-        finally:
-            self.stats.handle_seconds.append(time.perf_counter() - started)
-
-    async def _request_key(self, room_id: str, event: MegolmEvent) -> None:
-        """Ask the sender's devices for a missing room key and retry when it arrives."""
-        if event.sender == self.user_id:
-            return
-        queue = self._pending.setdefault(event.session_id, [])
-        if sum(len(v) for v in self._pending.values()) < _PENDING_LIMIT:
-            queue.append((room_id, event))
-        try:
-            await self._client().request_room_key(event)
-            self.stats.key_requests += 1
-        except LocalProtocolError:
-            pass  # already requested for this session
-
-    async def _retry_pending(self) -> None:
-        client = self._client()
-        for session_id in list(self._pending):
-            still: list[tuple[str, MegolmEvent]] = []
-            for room_id, event in self._pending[session_id]:
-                room = client.rooms.get(room_id)
-                try:
-                    decrypted = client.decrypt_event(event)
-                except Exception:  # the key is still missing
-                    still.append((room_id, event))
-                    continue
-                if room is not None:
-                    await self._on_event(room, decrypted)
-            if still:
-                self._pending[session_id] = still
-            else:
-                del self._pending[session_id]
-
-    # -- sending -----------------------------------------------------------------------------
-
-    def command_names(self) -> list[str]:
-        return [name for cmd in self.bot.registry.commands for name in (cmd.name, *cmd.aliases)]
-
-    async def send_reply(
-        self, room_id: str, reply: Reply, *, tx_id: str, max_waits: int | None = None
-    ) -> str:
-        """Send one Reply; waits out M_LIMIT_EXCEEDED with backoff; returns the event id."""
-        content = render(reply, self.command_names())
-        budget = self.config.max_rate_limit_waits if max_waits is None else max_waits
-        event_id = await self._send_content(room_id, content, tx_id=tx_id, budget=budget)
-        for index, attachment in enumerate(reply.attachments):
-            file_content = await self._upload(room_id, attachment)
-            await self._send_content(
-                room_id, file_content, tx_id=f"{tx_id}-a{index}", budget=budget
-            )
-        return event_id
-
-    async def _upload(self, room_id: str, attachment: Attachment) -> dict[str, Any]:
-        """Upload a chart or export; encrypted (the `file` key) in encrypted rooms."""
-        client = self._client()
-        room = client.rooms.get(room_id)
-        encrypted = bool(room is not None and room.encrypted)
-        try:
-            resp, keys = await client.upload(
-                io.BytesIO(attachment.data),
-                content_type=attachment.mime_type,
-                filename=attachment.filename,
-                encrypt=encrypted,
-                filesize=len(attachment.data),
-            )
-        except (ClientError, TimeoutError) as exc:
-            raise DeliveryError(FailureKind.network, exc.__class__.__name__) from exc
-        if not isinstance(resp, UploadResponse):
-            raise DeliveryError(FailureKind.network, f"upload failed: {resp}")
-        image = attachment.mime_type.startswith("image/")
-        content: dict[str, Any] = {
-            "msgtype": "m.image" if image else "m.file",
-            "body": attachment.caption or attachment.filename,
-            "filename": attachment.filename,
-            "info": {"mimetype": attachment.mime_type, "size": len(attachment.data)},
-        }
-        if keys is not None:
-            content["file"] = {**keys, "url": resp.content_uri}
-        else:
-            content["url"] = resp.content_uri
-        return content
-
-    async def _send_content(
-        self, room_id: str, content: dict[str, Any], *, tx_id: str, budget: int
-    ) -> str:
-        client = self._client()
-        attempt = 0
+    async def _notice_loop(self) -> None:
+        """Every second or so: notices for messages that stayed unreadable past the wait."""
+        tick = min(1.0, max(0.1, self.config.undecryptable_notice_seconds / 5))
         while True:
-            try:
-                resp = await client.room_send(
-                    room_id,
-                    "m.room.message",
-                    content,
-                    tx_id=tx_id,
-                    ignore_unverified_devices=True,
-                )
-            except (ClientError, TimeoutError, SendRetryError) as exc:
-                raise DeliveryError(FailureKind.network, exc.__class__.__name__) from exc
-            except LocalProtocolError as exc:
-                raise DeliveryError(FailureKind.network, str(exc)) from exc
-            if not isinstance(resp, RoomSendError):
-                return str(resp.event_id)
-            if _is_rate_limited(resp):
-                attempt += 1
-                wait = self._backoff(attempt, resp.retry_after_ms)
-                if attempt > budget:
-                    raise DeliveryError(FailureKind.rate_limited, str(resp), retry_after=wait)
-                self.stats.rate_limit_waits += 1
-                log.info("matrix: rate limited, waiting %.1f s (attempt %d)", wait, attempt)
-                await asyncio.sleep(wait)
+            await asyncio.sleep(tick)
+            if not self.ready.is_set():
                 continue
-            if resp.status_code == "M_FORBIDDEN":
-                raise DeliveryError(FailureKind.blocked, str(resp))
-            raise DeliveryError(FailureKind.network, str(resp))
+            try:
+                await self.inbox.send_notices()
+            except Exception:
+                log.exception("matrix: sending notices failed")
+
+    # -- sending (reminders) ----------------------------------------------------------------------
 
     async def direct_room(self, user_id: str) -> str:
-        """The encrypted direct chat with this person, created (and invited) when missing."""
-        async with self._dm_lock:
-            client = self._client()
-            known = self._direct.get(user_id)
-            if known is not None and known in client.rooms:
-                if user_id not in client.rooms[known].users:
-                    raise DeliveryError(FailureKind.blocked, "left the direct chat")
-                return known
-            for room in client.rooms.values():
-                if set(room.users) == {self.user_id, user_id}:
-                    self._remember_direct(user_id, room.room_id)
-                    return str(room.room_id)
-            profile = await client.get_profile(user_id)
-            if isinstance(profile, ProfileGetError):
-                kind = (
-                    FailureKind.unknown_user
-                    if profile.status_code in ("M_NOT_FOUND", "M_UNKNOWN", "M_INVALID_PARAM")
-                    else FailureKind.network
-                )
-                raise DeliveryError(kind, str(profile))
-            created = await client.room_create(
-                is_direct=True,
-                preset=RoomPreset.trusted_private_chat,
-                invite=[user_id],
-                initial_state=[EnableEncryptionBuilder().as_dict()],
-            )
-            if isinstance(created, RoomCreateError):
-                if _is_rate_limited(created):
-                    raise DeliveryError(
-                        FailureKind.rate_limited,
-                        str(created),
-                        retry_after=(created.retry_after_ms or 1000) / 1000,
-                    )
-                raise DeliveryError(FailureKind.network, str(created))
-            room_id = str(created.room_id)
-            await self._wait_for_room(room_id, user_id)
-            self._remember_direct(user_id, room_id)
-            return room_id
+        return await self.rooms.direct_room(user_id)
 
-    async def _wait_for_room(self, room_id: str, user_id: str, timeout: float = 20.0) -> None:
-        """A new room is usable once a sync brought its state (encryption, the invitee)."""
-        client = self._client()
+    async def send_reply(
+        self,
+        room_id: str,
+        reply: Reply,
+        *,
+        tx_id: str,
+        for_user: str,
+        max_waits: int | None = None,
+    ) -> str:
+        """Send one Reply (no incoming event behind it); returns the event id.
 
-        def usable() -> bool:
-            room = client.rooms.get(room_id)
-            return room is not None and room.encrypted and user_id in room.users
+        The deadlines it carries are remembered, so ✅ and 💤 on it act for `for_user`."""
+        answer = Answer(
+            room_id=room_id,
+            tx_id=tx_id,
+            content=render(reply, self.answers.command_names()),
+            for_user=for_user,
+            deadlines=list(deadline_ids(reply)),
+            files=[Answer.file(a) for a in reply.attachments],
+        )
+        budget = self.config.max_rate_limit_waits if max_waits is None else max_waits
+        event_id = await self.sender.deliver(answer, budget=budget)
+        if answer.deadlines:
+            sent = [SentDeadline(event_id, n, room_id, for_user, None) for n in answer.deadlines]
+            await asyncio.to_thread(self._remember_sent, sent)
+        return event_id
 
-        async with self._synced:
-            try:
-                await asyncio.wait_for(self._synced.wait_for(usable), timeout)
-            except TimeoutError as exc:
-                raise DeliveryError(FailureKind.network, "new direct chat not synced") from exc
-
-    def _load_direct(self) -> dict[str, str]:
-        try:
-            data = json.loads(self._direct_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        return {str(k): str(v) for k, v in data.items()}
-
-    def _remember_direct(self, user_id: str, room_id: str) -> None:
-        self._direct[user_id] = room_id
-        tmp = self._direct_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._direct), encoding="utf-8")
-        tmp.replace(self._direct_path)
+    def _remember_sent(self, sent: list[SentDeadline]) -> None:
+        with self.bot.db.session() as session:
+            matrix_events.record_sent_deadlines(session, sent, self.bot.clock.now())
 
     def _client(self) -> AsyncClient:
         if self.client is None:
@@ -619,6 +389,7 @@ class MatrixMessenger:
             room_id,
             reply,
             tx_id=delivery_tx_id(idempotency_key),
+            for_user=recipient.external_id,
             max_waits=self.max_rate_limit_waits,
         )
 

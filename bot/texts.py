@@ -13,7 +13,7 @@ SORRY = (
 )
 PRIVATE_ONLY = (
     "Fall- und Personendaten gibt es nur im persönlichen Chat mit mir. "
-    "Hier in der Gruppe beantworte ich /notfall und /ag78."
+    "Hier in der Gruppe beantworte ich /notfall, /ag78 und /hilfe."
 )
 NOT_ALLOWED = "Das darfst du mit deiner Rolle nicht. /hilfe zeigt, was du tun kannst."
 PRIVACY_NOTE = (

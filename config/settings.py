@@ -120,6 +120,12 @@ class MatrixSettings(BaseModel):
     # (`koopbot matrix recovery-key` shows it once): `KOOPBOT_MATRIX__RECOVERY_KEY` or a file.
     recovery_key: SecretStr | None = None
     recovery_key_file: Path | None = None
+    # Issue 10: an undecryptable message gets a notice in the room after this long (the key
+    # is requested at once; the message is answered whenever the key arrives).
+    undecryptable_notice_seconds: float = Field(30.0, ge=0, le=3600)
+    # matrix-nio logs every state event at INFO; its loggers stay at this level. No DEBUG:
+    # there nio logs whole responses (access tokens) and its store's SQL (key material).
+    nio_log_level: Literal["INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("user_id")
     @classmethod

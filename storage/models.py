@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.enums import (
@@ -430,4 +430,52 @@ class Deputy(SQLModel, table=True):
     staff_id: int | None = Field(default=None, foreign_key="staff.id", unique=True)
     team_id: int | None = Field(default=None, foreign_key="team.id", unique=True)
     deputy_staff_id: int = Field(foreign_key="staff.id")
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+# -- Matrix adapter (issue 10): exactly-once answers, reactions on sent messages ----------------
+
+
+class MatrixEvent(SQLModel, table=True):
+    """An incoming Matrix event koopbot answers (or waits to decrypt): at most one answer each."""
+
+    __tablename__ = "matrix_event"
+    __table_args__ = (UniqueConstraint("event_id", name="uq_matrix_event_event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=255)
+    room_id: str = Field(max_length=255)
+    sender: str = Field(max_length=255)
+    status: str = Field(max_length=10, index=True)  # pending answering answered ignored
+    # While pending: the encrypted event as received (ciphertext only), to retry after a restart.
+    encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # While answering: the rendered answer, so a resend after a crash posts the same message.
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answer_event_id: str | None = Field(default=None, max_length=255)
+    notice_sent: bool = False  # "could not read your message" (undecryptable) went out
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class MatrixSentDeadline(SQLModel, table=True):
+    """Which deadline a message koopbot sent carries, for the ✅ and 💤 reactions on it.
+
+    No foreign key to `deadline`: a deleted deadline makes a reaction answer "not found"."""
+
+    __tablename__ = "matrix_sent_deadline"
+    __table_args__ = (UniqueConstraint("event_id", "deadline_id", name="uq_matrix_sent_deadline"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=255)
+    deadline_id: int
+    room_id: str = Field(max_length=255)
+    for_user: str = Field(max_length=255)  # the person the message was for
+    thread_root: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(sa_column=_ts())
+
+
+class MatrixSyncPosition(SQLModel, table=True):
+    """Where koopbot's sync stands: advanced only past events it has handled."""
+
+    __tablename__ = "matrix_sync_position"
+    user_id: str = Field(primary_key=True, max_length=255)
+    next_batch: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(sa_column=_ts())
