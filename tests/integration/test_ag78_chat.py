@@ -188,6 +188,15 @@ async def test_a_time_that_happens_twice_is_asked_back_and_each_answer_is_one_in
     first = people["lead"].say(reply.buttons[0].command)
     assert first.startswith("AG-78-Termin eingetragen: So 31.10.2027, 02:30 (Sommerzeit)–04:00")
 
+    path = feed_path(people["member"].say("/kalender"), "AG 78")
+    async with http.get(path) as resp:
+        _, events = parse_feed(await resp.read())  # icalendar and vobject agree
+    starts = sorted(e.start.astimezone(UTC) for e in events.values())  # type: ignore[union-attr]
+    assert starts == [
+        datetime(2027, 10, 31, 0, 30, tzinfo=UTC),
+        datetime(2027, 10, 31, 1, 30, tzinfo=UTC),
+    ]
+
 
 async def test_a_time_the_clocks_skip_is_asked_back_with_the_time_after_the_jump(
     people: dict[str, ChatUser], bot: Bot, db: Database, http: TestClient
