@@ -2,7 +2,7 @@
 
 The feeds use a small fixed set of properties, so they are written directly: TEXT escaping
 (3.3.11), lines folded at 75 octets without splitting a UTF-8 sequence (3.1), CRLF. That is
-about twenty times faster than building an icalendar component tree; icalendar stays the
+15-25 times faster than building an icalendar component tree; icalendar stays the
 reference the tests read every feed back with (and vobject, and ical.js). Each event's lines
 are cached by the event's value, so a feed re-rendered after a change costs little more than
 its changed events. The same input always gives the same bytes, so a hash is a sound ETag.
