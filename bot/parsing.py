@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from itertools import pairwise
 from typing import Final, Literal, TypeVar
 
 from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, fmt_date, fmt_time
+from bot.names import refuse_names
 from storage.enums import HoursCategory, LegalBasis, MissedReason, StaffType
 
 Prefer = Literal["past", "future"]
@@ -596,19 +596,9 @@ def split_args(text: str) -> tuple[list[str], dict[str, str]]:
 # ---------------------------------------------------------------------------
 # Short free text (pages, issue 6)
 
-# Words after which German text names a person: "Familie Müller", "Frau K.", "Kind Kevin".
-_NAME_MARKERS: Final = frozenset(
-    "familie fam fam. frau fr. herr herrn hr. kind kindes mutter vater sohn tochter "
-    "klient klientin klienten jugendliche jugendlicher junge mädchen baby oma opa".split()
-)
-
 
 def parse_short_text(text: str, max_chars: int) -> str:
-    """A short message for colleagues (a page): one line, no client names (P1).
-
-    A name is refused, never echoed: a marker word followed by a capitalised word
-    ("Familie Müller", "Frau K."). Case codes (HB-2025-017) are the way to refer to a case.
-    """
+    """A short message for colleagues (a page): one line, no client names (P1, bot/names.py)."""
     cleaned = " ".join(text.split())
     if not cleaned:
         raise UserError(
@@ -619,13 +609,5 @@ def parse_short_text(text: str, max_chars: int) -> str:
             f"Die Nachricht ist zu lang (höchstens {max_chars} Zeichen). Bitte kurz fassen; "
             "Einzelheiten am Telefon."
         )
-    words = re.findall(r"[^\s,;:!?()„“\"]+", cleaned)
-    for word, following in pairwise(words):
-        is_code = any(c.isdigit() for c in following)
-        if word.lower() in _NAME_MARKERS and following[:1].isupper() and not is_code:
-            raise UserError(
-                "Das sieht aus, als stünde ein Name in der Nachricht. Bitte keine Namen von "
-                "Klient*innen oder Familien – nur das Aktenzeichen (z. B. HB-2025-017) und "
-                "Einzelheiten am Telefon."
-            )
+    refuse_names(cleaned, where="der Nachricht")  # bot/names.py: the one name check
     return cleaned

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import or_
@@ -48,21 +49,36 @@ def rotation_title(name: str) -> str:
     return name if name.lower().startswith("rufbereitschaft") else f"Rufbereitschaft {name}"
 
 
-def build_feed(
-    session: Session, grant: FeedToken, settings: Settings, now: datetime
-) -> FeedCalendar:
-    """The calendar behind a valid token, as of the aware instant `now`."""
-    holder = session.get(Staff, grant.staff_id)
-    assert holder is not None
-    kind = FeedKind(grant.kind)
+@dataclass(frozen=True)
+class FeedKey:
+    """Which feed a token shows: the AG 78 and a rotation's feed are the same for every holder."""
+
+    kind: FeedKind
+    staff_id: int | None = None  # personal and myshifts feeds
+    rotation_id: int | None = None  # a rotation's feed
+
+    @classmethod
+    def of(cls, grant: FeedToken) -> FeedKey:
+        kind = FeedKind(grant.kind)
+        if kind is FeedKind.ag78:
+            return cls(kind)
+        if kind is FeedKind.oncall:
+            return cls(kind, rotation_id=grant.rotation_id)
+        return cls(kind, staff_id=grant.staff_id)
+
+
+def build_feed(session: Session, key: FeedKey, settings: Settings, now: datetime) -> FeedCalendar:
+    """The calendar a token's feed shows, as of the aware instant `now`."""
     cutoff = now - timedelta(days=settings.web.cancelled_days)
-    if kind is FeedKind.ag78:
+    if key.kind is FeedKind.ag78:
         return ag78_feed(session, settings, cutoff)
-    if kind is FeedKind.personal:
-        return personal_feed(session, holder, settings, cutoff)
-    if kind is FeedKind.oncall:
-        rotation = session.get(Rotation, grant.rotation_id) if grant.rotation_id else None
+    if key.kind is FeedKind.oncall:
+        rotation = session.get(Rotation, key.rotation_id) if key.rotation_id else None
         return oncall_feed(session, settings, now, rotation=rotation, person=None)
+    holder = session.get(Staff, key.staff_id)
+    assert holder is not None
+    if key.kind is FeedKind.personal:
+        return personal_feed(session, holder, settings, cutoff)
     return oncall_feed(session, settings, now, rotation=None, person=holder)
 
 

@@ -1,8 +1,13 @@
 """The calendar feed server: aiohttp, `/feeds/<token>.ics` and `/healthz`.
 
-Feeds are rendered once per change and served from memory: a request costs a dict lookup and
-a hash until the database's feed counter (storage.versioning) moves, which the server checks
-at most every `web.recheck_seconds`. ETags are hashes of the bytes, so a 304 is never wrong.
+Feeds are rendered once per change and served from memory. A token resolves to the feed it
+shows (every member's AG 78 token shows the same feed, so it is rendered once for all of them),
+and a feed is rendered again only when the database's feed counter (storage.versioning) has
+moved, which the server checks at most every `web.recheck_seconds`, or when the day changes.
+However many requests arrive meanwhile, each feed, each token and the counter are read once
+(single flight); the others wait for that result. Everything a cached 200 or 304 needs (bytes,
+gzip, ETag, headers) is computed with the render, so serving one costs little more than a
+hello world. ETags are hashes of the bytes, so a 304 is never wrong.
 """
 
 from __future__ import annotations
@@ -13,43 +18,58 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, TypeVar
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
-from aiohttp.web_request import BaseRequest
-from aiohttp.web_response import StreamResponse
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from config.settings import Settings
+from scheduler import web_logging
 from scheduler.clock import Clock
-from scheduler.feeds import build_feed
+from scheduler.feeds import FeedKey, build_feed
 from scheduler.ics import render
 from storage.db import Database
-from storage.feeds import feed_version, hash_token, token_grant
+from storage.feeds import feed_version, token_grant
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
-_FEED_PATH = re.compile(r"/feeds/[^/]*")
+_FEED_PATH = re.compile(r"/feeds/([A-Za-z0-9_-]{1,200})\.ics")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class _Entry:
+class _Feed:
+    """One rendered feed and the four answers it can give."""
+
     version: int
-    day: date  # feeds that depend on today (on-call windows, expiry of cancellations)
-    body: bytes
-    gzipped: bytes
+    expires: datetime  # the next local midnight: windows and expiries depend on the day
     etag: str  # the opaque part, without quotes
     last_modified: datetime  # when these bytes were first served, whole seconds
-    headers: dict[str, str]  # of a 200 without and with gzip (a 304 drops Content-*)
-    gzip_headers: dict[str, str]
+    body: bytes
+    gzipped: bytes
+    headers: CIMultiDictProxy[str]  # of a 200 without and with gzip
+    gzip_headers: CIMultiDictProxy[str]
+    not_modified: CIMultiDictProxy[str]  # of a 304 (RFC 9110 15.4.5: no Content-*)
+    gzip_not_modified: CIMultiDictProxy[str]
+    tags: frozenset[str]  # If-None-Match values that mean "unchanged"
+
+
+@dataclass(frozen=True)
+class _Grant:
+    version: int
+    key: FeedKey
 
 
 class FeedServer:
-    """Serves the feeds of one database; `monotonic` is injectable for tests."""
+    """Serves the feeds of one database; `monotonic` is injectable for tests.
+
+    `renders` counts feed renders and `lookups` token lookups, for tests and metrics.
+    """
 
     def __init__(
         self,
@@ -63,55 +83,125 @@ class FeedServer:
         self.db = db
         self.clock = clock
         self._monotonic = monotonic
-        self._cache: dict[str, _Entry] = {}
+        self._grants: dict[str, _Grant] = {}  # by token; only tokens that exist
+        self._feeds: dict[FeedKey, _Feed] = {}
+        self._flights: dict[Hashable, asyncio.Future[Any]] = {}
         self._version = -1
+        self._now = clock.now()
         self._checked: float | None = None
+        self._gzip_answers: dict[str, bool] = {}
+        self.renders = 0
+        self.lookups = 0
 
     def app(self) -> web.Application:
+        """The server as an aiohttp application (for aiohttp's test client)."""
         app = web.Application()
-        app.router.add_get("/healthz", self.healthz)  # GET and HEAD
-        app.router.add_get(r"/feeds/{token:[A-Za-z0-9_-]{1,200}}.ics", self.feed)
+        app.router.add_route("*", "/{path:.*}", self.dispatch)
         return app
 
-    async def healthz(self, request: web.Request) -> web.Response:
+    def runner(self) -> web.ServerRunner:
+        """The server as deployed: aiohttp's low-level server (two paths need no router and
+        no application around them), with the logging that never shows a token."""
+        web_logging.install()
+        return web.ServerRunner(
+            web.Server(
+                self.dispatch,
+                access_log_class=web_logging.RouteAccessLogger,
+                logger=logging.getLogger("aiohttp.server"),
+            )
+        )
+
+    async def dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
+        """`/feeds/<token>.ics` and `/healthz`, GET and HEAD; everything else a plain 404."""
+        path = request.path
+        m = _FEED_PATH.fullmatch(path) if path.startswith("/feeds/") else None
+        if m is not None or path == "/healthz":
+            if request.method not in ("GET", "HEAD"):
+                raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
+            if m is None:
+                request[web_logging.ROUTE_KEY] = "/healthz"
+                return await self.healthz(request)
+            request[web_logging.ROUTE_KEY] = web_logging.ROUTE
+            return await self.feed(m[1], request)
+        raise web.HTTPNotFound()
+
+    async def healthz(self, request: web.BaseRequest) -> web.Response:
         """Answers when the database does."""
         await asyncio.to_thread(self._read_version)
         return web.Response(text="ok\n", headers={"Cache-Control": "no-store"})
 
-    async def feed(self, request: web.Request) -> web.Response:
+    async def feed(self, token: str, request: web.BaseRequest) -> web.Response:
         """One feed by its secret token; an unknown or revoked token is a plain 404."""
-        token = request.match_info["token"]
-        digest = hash_token(token)
-        version = await self._current_version()
-        today = self.clock.now().astimezone(self.settings.tz).date()
-        entry = self._cache.get(digest)
-        if entry is None or entry.version < version or entry.day != today:
-            entry = await asyncio.to_thread(self._load, token, entry)
-            if entry is None:
-                self._cache.pop(digest, None)
+        checked = self._checked
+        if checked is None or self._monotonic() - checked >= self.settings.web.recheck_seconds:
+            await self._check()
+        version = self._version
+        # Keyed by the token itself: hashing it costs more than the rest of a cached answer.
+        # The memory of this process holds the tokens of requests anyway; nothing is stored.
+        grant = self._grants.get(token)
+        if grant is None or grant.version < version:
+            grant = await self._once(("token", token), lambda: self._resolve(token))
+            if grant is None:
                 raise web.HTTPNotFound()  # the same answer as for a path that never existed
-            self._cache[digest] = entry
+        entry = self._feeds.get(grant.key)
+        if entry is None or entry.version < version or self._now >= entry.expires:
+            entry = await self._once(("feed", grant.key), lambda: self._refresh(grant.key))
         return self._respond(request, entry)
 
-    async def _current_version(self) -> int:
-        now = self._monotonic()
-        if self._checked is None or now - self._checked >= self.settings.web.recheck_seconds:
-            self._version = await asyncio.to_thread(self._read_version)
-            self._checked = now
-        return self._version
+    async def _check(self) -> None:
+        """Read the feed counter (and the clock, for the day) at most every recheck_seconds."""
+        started = self._monotonic()
+        self._version = await self._once("version", lambda: asyncio.to_thread(self._read_version))
+        self._now = self.clock.now()
+        self._checked = started
+
+    async def _once(self, key: Hashable, start: Callable[[], Awaitable[T]]) -> T:
+        """The result of `start()`, started once for all callers waiting on `key` meanwhile."""
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(start())
+            self._flights[key] = flight
+            flight.add_done_callback(lambda done: self._land(key, done))
+        # A client that hangs up must not cancel the work the others wait for.
+        result: T = await asyncio.shield(flight)
+        return result
+
+    def _land(self, key: Hashable, flight: asyncio.Future[Any]) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        if not flight.cancelled():
+            flight.exception()  # retrieved: the waiters raise it; nothing to log twice
 
     def _read_version(self) -> int:
         with self.db.session() as session:
             return feed_version(session)
 
-    def _load(self, token: str, previous: _Entry | None) -> _Entry | None:
+    async def _resolve(self, token: str) -> _Grant | None:
+        grant = await asyncio.to_thread(self._lookup, token)
+        if grant is None:
+            self._grants.pop(token, None)
+        else:
+            self._grants[token] = grant
+        return grant
+
+    def _lookup(self, token: str) -> _Grant | None:
+        self.lookups += 1
+        with self.db.session() as session:
+            version = feed_version(session)
+            row = token_grant(session, token)
+            return None if row is None else _Grant(version, FeedKey.of(row))
+
+    async def _refresh(self, key: FeedKey) -> _Feed:
+        entry = await asyncio.to_thread(self._render, key, self._feeds.get(key))
+        self._feeds[key] = entry
+        return entry
+
+    def _render(self, key: FeedKey, previous: _Feed | None) -> _Feed:
+        self.renders += 1
         now = self.clock.now()
         with self.db.session() as session:
             version = feed_version(session)
-            grant = token_grant(session, token)
-            if grant is None:
-                return None
-            calendar = build_feed(session, grant, self.settings, now)
+            calendar = build_feed(session, key, self.settings, now)
         body = render(
             calendar,
             tz=self.settings.tz,
@@ -122,36 +212,63 @@ class FeedServer:
             first_seen = previous.last_modified
         else:
             first_seen = now.astimezone(UTC).replace(microsecond=0)
-        headers = {
-            "ETag": f'"{etag}"',
+        tz = self.settings.tz
+        midnight = datetime.combine(
+            now.astimezone(tz).date() + timedelta(days=1), datetime.min.time()
+        )
+        common = {
             "Last-Modified": format_datetime(first_seen, usegmt=True),
             # Revalidate every time (a 304 is cheap); no shared cache may keep a secret URL.
             "Cache-Control": "private, no-cache",
             "Vary": "Accept-Encoding",
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
+        }
+        content = {
             "Content-Type": CONTENT_TYPE,
             "Content-Disposition": 'inline; filename="koopbot.ics"',
         }
-        return _Entry(
+        plain, zipped = {"ETag": f'"{etag}"'}, {"ETag": f'"{etag}-gzip"'}
+        return _Feed(
             version=version,
-            day=now.astimezone(self.settings.tz).date(),
-            body=body,
-            gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+            expires=midnight.replace(tzinfo=tz),
             etag=etag,
             last_modified=first_seen,
-            headers=headers,
-            gzip_headers={**headers, "ETag": f'"{etag}-gzip"', "Content-Encoding": "gzip"},
+            body=body,
+            gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+            headers=_frozen(plain, common, content),
+            gzip_headers=_frozen(zipped, common, content, {"Content-Encoding": "gzip"}),
+            not_modified=_frozen(plain, common),
+            gzip_not_modified=_frozen(zipped, common),
+            tags=frozenset({f'"{etag}"', f'"{etag}-gzip"', f'W/"{etag}"', f'W/"{etag}-gzip"'}),
         )
 
-    def _respond(self, request: web.Request, entry: _Entry) -> web.Response:
-        use_gzip = _accepts_gzip(request.headers.get("Accept-Encoding", ""))
-        if _not_modified(request, entry):
-            headers = entry.gzip_headers if use_gzip else entry.headers
-            return web.Response(status=304, headers=headers)
+    def _respond(self, request: web.BaseRequest, entry: _Feed) -> web.Response:
+        headers = request.headers
+        accept = headers.get("Accept-Encoding")
+        use_gzip = accept is not None and self._accepts_gzip(accept)
+        if _not_modified(headers, entry):
+            return web.Response(
+                status=304, headers=entry.gzip_not_modified if use_gzip else entry.not_modified
+            )
         if use_gzip:
             return web.Response(body=entry.gzipped, headers=entry.gzip_headers)
         return web.Response(body=entry.body, headers=entry.headers)
+
+    def _accepts_gzip(self, header: str) -> bool:
+        known = self._gzip_answers.get(header)
+        if known is None:
+            known = _accepts_gzip(header)
+            if len(self._gzip_answers) < 256:  # clients send a handful of spellings
+                self._gzip_answers[header] = known
+        return known
+
+
+def _frozen(*parts: dict[str, str]) -> CIMultiDictProxy[str]:
+    merged: CIMultiDict[str] = CIMultiDict()
+    for part in parts:
+        merged.extend(part)
+    return CIMultiDictProxy(merged)
 
 
 def _accepts_gzip(header: str) -> bool:
@@ -170,13 +287,15 @@ def _q_is_zero(value: str) -> bool:
         return False
 
 
-def _not_modified(request: web.Request, entry: _Entry) -> bool:
+def _not_modified(headers: CIMultiDictProxy[str], entry: _Feed) -> bool:
     """RFC 9110 13.2.2: If-None-Match decides when present, else If-Modified-Since."""
-    if_none_match = request.headers.get("If-None-Match")
+    if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:
+        if if_none_match in entry.tags:  # the usual case: the one tag we sent
+            return True
         tags = {t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(",")}
         return "*" in tags or entry.etag in tags or f"{entry.etag}-gzip" in tags
-    since = request.headers.get("If-Modified-Since")
+    since = headers.get("If-Modified-Since")
     if since is None:
         return False
     try:
@@ -188,33 +307,22 @@ def _not_modified(request: web.Request, entry: _Entry) -> bool:
     return entry.last_modified <= when
 
 
-class RedactingAccessLogger(AbstractAccessLogger):
-    """The access log without feed tokens: they are secrets (P3)."""
-
-    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        path = _FEED_PATH.sub("/feeds/[token]", request.path)
-        self.logger.info(
-            "%s %s %s %d %.1fms",
-            request.remote,
-            request.method,
-            path,
-            response.status,
-            time * 1000,
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
+async def start(server: FeedServer, host: str, port: int) -> web.BaseRunner:
+    """The server listening on host:port; the caller cleans the runner up."""
+    runner = server.runner()
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
 
 
 async def serve(settings: Settings, db: Database, clock: Clock) -> None:
     """Run the feed server until cancelled (`koopbot run`, service "web")."""
-    server = FeedServer(settings, db, clock)
-    runner = web.AppRunner(server.app(), access_log_class=RedactingAccessLogger)
-    await runner.setup()
+    runner = await start(FeedServer(settings, db, clock), settings.web.host, settings.web.port)
     try:
-        site = web.TCPSite(runner, settings.web.host, settings.web.port)
-        await site.start()
         log.info("calendar feeds on %s:%s", settings.web.host, settings.web.port)
         await asyncio.Event().wait()
     finally:

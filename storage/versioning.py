@@ -1,4 +1,5 @@
-"""Calendar versioning on every flush: SEQUENCE of changed events and the feed change counter.
+"""Calendar versioning on every flush: SEQUENCE and LAST-MODIFIED of changed events, and the
+feed change counter.
 
 A session listener rather than explicit calls, because RFC 5545 clients ignore an edit whose
 SEQUENCE did not rise, and every code path that moves a meeting, a deadline or an AG 78 session
@@ -28,11 +29,12 @@ from storage.models import (
     Staff,
 )
 
-# The fields whose change is a new revision of the calendar event (RFC 5545 3.8.7.4).
+# The fields whose change is a new revision of the calendar event (RFC 5545 3.8.7.4): every
+# field the feed shows (a deadline's rule is its DESCRIPTION).
 _REVISED_BY: dict[type[Any], tuple[str, ...]] = {
     AgSession: ("kind", "title", "starts_at", "ends_at", "place", "agenda", "cancelled"),
     Meeting: ("kind", "starts_at", "cancelled"),
-    Deadline: ("kind", "due", "status"),
+    Deadline: ("kind", "due", "status", "rule"),
 }
 # Everything a feed is built from (contents, titles, visibility, access).
 _FEED_INPUTS = (
@@ -59,6 +61,12 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
             state = inspect(obj)
             if any(state.attrs[name].history.has_changes() for name in fields):
                 obj.sequence = (obj.sequence or 0) + 1
+            else:
+                # Commands stamp `updated_at` on every write; it is LAST-MODIFIED and DTSTAMP
+                # in the feeds, so it keeps the time of the last change that a feed shows.
+                stamped = state.attrs["updated_at"].history
+                if stamped.has_changes() and stamped.deleted:
+                    obj.updated_at = stamped.deleted[0]
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, _FEED_INPUTS):
             touched = True

@@ -22,6 +22,7 @@ from bot.controlling_report import (
 from bot.errors import UserError
 from bot.formatting import CATEGORY_LABEL, fmt_date, fmt_date_wd
 from bot.messages import Attachment, Reply
+from bot.names import refuse_names
 from bot.parsing import parse_bool, parse_date, parse_duration, shown, split_args
 from bot.registry import REGISTRY
 from scheduler.controlling import Quarter, month_of, week_of
@@ -380,6 +381,7 @@ def correct(ctx: Ctx, args: str) -> Reply:
             "Eine Korrektur braucht einen Grund (3 bis 200 Zeichen, ohne Namen von Klient*innen), "
             'z. B. grund="Tippfehler".'
         )
+    refuse_names(reason, where="grund=")  # goes into the exports for the Jugendamt
     found = store.org_entry(ctx.session, ctx.staff.organisation_id, int(raw_id))
     if found is None or found[0].deleted_at is not None:
         raise UserError(f"Einen gültigen Eintrag #{raw_id} deiner Organisation finde ich nicht.")

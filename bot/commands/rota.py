@@ -12,6 +12,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, fmt_date_wd, fmt_time
 from bot.messages import Reply
+from bot.names import refuse_names
 from bot.parsing import WEEKDAY_WORDS, parse_date, parse_time, shown, split_args
 from bot.registry import REGISTRY
 from bot.rota_common import (
@@ -115,6 +116,7 @@ def new_rotation(ctx: Ctx, args: str) -> Reply:
         raise UserError(f"Unbekannte Angabe „{sorted(options)[0]}“. Beispiel: {_NEW_USAGE}")
     if not 3 <= len(name) <= 120 or not raw_members:
         raise UserError(f"Bitte Name und Mitglieder angeben. Beispiel: {_NEW_USAGE}")
+    refuse_names(name, where="dem Namen")  # shown to the other side and in the feeds
     if ctx.session.exec(select(Rotation).where(Rotation.name == name)).first() is not None:
         raise UserError(f"Eine Rufbereitschaft „{name}“ gibt es schon. /rufbereitschaft zeigt sie.")
     org_id = ctx.staff.organisation_id

@@ -160,3 +160,85 @@ async def test_move_and_cancel_reach_the_feed_and_cancellations_expire(
     async with http.get(path) as resp:
         _, later = parse_feed(await resp.read())
     assert october.uid not in later and len(later) == 4
+
+
+# ---------------------------------------------------------------------------
+# Times the clocks repeat or skip are asked back, never guessed
+
+
+async def test_a_time_that_happens_twice_is_asked_back_and_each_answer_is_one_instant(
+    people: dict[str, ChatUser], bot: Bot, db: Database, http: TestClient
+) -> None:
+    before = row_counts(db)
+    reply = bot.handle(_incoming(people["lead"], "/ag78_neu So 31.10.2027 02:30-04:00"))
+    assert reply.text.startswith(
+        "Am So 31.10.2027 gibt es 02:30 zweimal: In dieser Nacht werden die Uhren um 03:00 "
+        "auf 02:00 zurückgestellt (Ende der Sommerzeit)."
+    ), reply.text
+    assert [b.command for b in reply.buttons] == [
+        "/ag78_neu So 31.10.2027 02:30-04:00 zeit=sommerzeit",
+        "/ag78_neu So 31.10.2027 02:30-04:00 zeit=winterzeit",
+    ]
+    assert row_counts(db) == before
+    second = people["lead"].say(reply.buttons[1].command)
+    assert second.startswith(
+        "AG-78-Termin eingetragen: So 31.10.2027, 02:30 (Winterzeit)–04:00 Sitzung"
+    ), second
+    # The earlier reading is another instant, so it is not a clash.
+    first = people["lead"].say(reply.buttons[0].command)
+    assert first.startswith("AG-78-Termin eingetragen: So 31.10.2027, 02:30 (Sommerzeit)–04:00")
+
+    path = feed_path(people["member"].say("/kalender"), "AG 78")
+    async with http.get(path) as resp:
+        _, events = parse_feed(await resp.read())  # icalendar and vobject agree
+    starts = sorted(e.start.astimezone(UTC) for e in events.values())  # type: ignore[union-attr]
+    assert starts == [
+        datetime(2027, 10, 31, 0, 30, tzinfo=UTC),
+        datetime(2027, 10, 31, 1, 30, tzinfo=UTC),
+    ]
+
+
+async def test_a_time_the_clocks_skip_is_asked_back_with_the_time_after_the_jump(
+    people: dict[str, ChatUser], bot: Bot, db: Database, http: TestClient
+) -> None:
+    before = row_counts(db)
+    reply = bot.handle(_incoming(people["lead"], '/ag78_neu So 28.03.2027 2:30-4 titel="Klausur"'))
+    assert reply.text == (
+        "Am So 28.03.2027 gibt es 02:30 nicht: In dieser Nacht werden die Uhren um 02:00 auf "
+        "03:00 vorgestellt (Beginn der Sommerzeit). Meinst du 03:30–04:00? Sonst bitte eine "
+        "andere Uhrzeit angeben."
+    )
+    assert [b.command for b in reply.buttons] == [
+        '/ag78_neu So 28.03.2027 03:30-04:00 titel="Klausur"'
+    ]
+    assert row_counts(db) == before
+    answer = people["lead"].say(reply.buttons[0].command)
+    assert answer.startswith(
+        "AG-78-Termin eingetragen: So 28.03.2027, 03:30–04:00 Sitzung: Klausur"
+    )
+    path = feed_path(people["member"].say("/kalender"), "AG 78")
+    async with http.get(path) as resp:
+        _, events = parse_feed(await resp.read())
+    (event,) = events.values()
+    assert event.start.astimezone(UTC) == datetime(2027, 3, 28, 1, 30, tzinfo=UTC)  # type: ignore[union-attr]
+
+
+def test_moving_onto_a_repeated_time_asks_too_and_keeps_the_reading_when_only_the_place_changes(
+    people: dict[str, ChatUser], bot: Bot, db: Database
+) -> None:
+    lead = people["lead"]
+    assert lead.say("/ag78_neu Sa 30.10.2027 02:30-04:00").startswith("AG-78-Termin eingetragen")
+    reply = bot.handle(_incoming(lead, "/ag78_verlegen 30.10.2027 31.10.2027"))
+    assert "gibt es 02:30 zweimal" in reply.text
+    assert [b.command for b in reply.buttons][1] == (
+        "/ag78_verlegen 30.10.2027 31.10.2027 zeit=winterzeit"
+    )
+    moved = lead.say(reply.buttons[1].command)
+    assert "jetzt: So 31.10.2027, 02:30 (Winterzeit)–04:00" in moved, moved
+    changed = lead.say('/ag78_verlegen 31.10.2027 ort="Rathaus"')
+    assert "jetzt: So 31.10.2027, 02:30 (Winterzeit)–04:00 Sitzung" in changed, changed
+    reply = bot.handle(_incoming(lead, "/ag78_verlegen 31.10.2027 28.03.2027"))
+    assert "gibt es 02:30 nicht" in reply.text
+    assert [b.command for b in reply.buttons] == [
+        "/ag78_verlegen 31.10.2027 28.03.2027 03:30-04:00"
+    ]
