@@ -301,7 +301,7 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_regex(cls, value: str) -> str:
         try:
-            re.compile(value)
+            re.compile(value, re.ASCII)  # codes are matched with ASCII classes (issue 12)
         except re.error as exc:
             raise ValueError(f"not a regular expression: {exc}") from exc
         return value

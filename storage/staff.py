@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from storage.bounds import ascii_text
 from storage.enums import OrgKind, Role, StaffType
 from storage.models import Invite, MessengerIdentity, Organisation, Staff
 
@@ -18,7 +19,7 @@ _INVITE_GROUPS = 3
 
 
 def hash_code(code: str) -> str:
-    normalised = re.sub(r"[\s-]", "", code).upper()
+    normalised = re.sub(r"[\s-]", "", ascii_text(code)).upper()
     return hashlib.sha256(normalised.encode()).hexdigest()
 
 
@@ -61,9 +62,8 @@ def is_registered(session: Session, transport: str, external_id: str) -> bool:
 
 
 def staff_by_handle(session: Session, handle: str) -> Staff | None:
-    return session.exec(
-        select(Staff).where(func.upper(Staff.handle) == handle.upper().lstrip("@"))
-    ).first()
+    wanted = ascii_text(handle).strip().upper().lstrip("@")  # ＪＢ is JB
+    return session.exec(select(Staff).where(func.upper(Staff.handle) == wanted)).first()
 
 
 def get_staff(session: Session, staff_id: int | None) -> Staff | None:
