@@ -35,6 +35,7 @@ from storage.enums import HoursCategory, LegalBasis, MissedReason, StaffType
 Prefer = Literal["past", "future"]
 
 _MAX_SHOWN = 40
+NOT_SHOWN: Final = "Diese Angabe"  # what shown() says instead of a word that may be a name
 
 
 def shown(text: str) -> str:
@@ -43,8 +44,8 @@ def shown(text: str) -> str:
     Text without digits may be a client's name (P1), so it is never echoed back.
     """
     text = " ".join(text.split())
-    if _looks_like_name(text):
-        return "Diese Angabe"
+    if not _echoable(text):
+        return NOT_SHOWN
     if len(text) > _MAX_SHOWN:
         text = text[: _MAX_SHOWN - 1] + "…"
     return f"„{text}“"
@@ -411,11 +412,37 @@ CASE_CODE_EXAMPLE: Final = "HB-2025-017"
 _WORD_RE = re.compile(r"[^\W\d_]{3,}")
 
 
+def _echoable(text: str) -> bool:
+    """Digits with upper-case codes, short letter groups or words of our own vocabulary (dates,
+    units): "12 kowalski" arrives lower-cased from some parsers and must not come back either."""
+    if _looks_like_name(text):
+        return False
+    return all(w.isupper() or w.lower() in _ECHO_WORDS for w in _WORD_RE.findall(text))
+
+
+def name_like_word(token: str) -> bool:
+    """A capitalised word that is none of our date words: "Kowalski", not "Mittwoch"."""
+    return any(
+        w[0].isupper() and w[1:].islower() and w.lower() not in _ECHO_WORDS
+        for w in _WORD_RE.findall(token)
+    )
+
+
 def _looks_like_name(text: str) -> bool:
     """No digit, or a capitalised word ("Müller 2025", "Kevin-2025-1"): codes are upper case."""
     if not any(c.isdigit() for c in text):
         return True
     return any(word[0].isupper() and word[1:].islower() for word in _WORD_RE.findall(text))
+
+
+_ECHO_WORDS: Final = frozenset(
+    [
+        *WEEKDAY_WORDS,
+        *RELATIVE_DAY_WORDS,
+        *_MONTH_WORDS,
+        *"uhr std stdn stunde stunden min mins minute minuten bis abs absatz sgb viii".split(),
+    ]
+)
 
 
 def _is_case_code(code: str, pattern: str) -> bool:

@@ -19,6 +19,7 @@ from bot.parsing import (
     WEEKDAY_WORDS,
     WeekdayMismatch,
     looks_like_date,
+    name_like_word,
     parse_date,
     parse_time,
     parse_time_range,
@@ -215,6 +216,8 @@ def _weekday_question(ctx: Ctx, exc: WeekdayMismatch, command: str, args: str) -
         + r")\b\.?,?"
     )
     fixed = pattern.sub(right, args, count=1) if wrong else args
+    if any(name_like_word(token) for token in split_args(fixed)[0]):
+        return Reply(exc.message)  # a button would repeat a word that may be a name (P1)
     label = f"Ja, {WEEKDAY_LONG[exc.date.weekday()]}, {fmt_date(exc.date)}"
     return Reply(exc.message, buttons=(Button(label, f"/{command} {fixed}"),))
 
