@@ -94,12 +94,17 @@ class TelegramSettings(BaseModel):
             try:
                 token = self.token_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(f"telegram.token_file {self.token_file}: {exc.strerror}") from exc
+                raise ConfigError(
+                    f"telegram.token_file {self.token_file}: {exc.strerror}"
+                ) from None
         else:
             raise ConfigError("telegram: no token (KOOPBOT_TELEGRAM__TOKEN or telegram.token_file)")
-        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
+        if not re.fullmatch(r"[0-9]+:[A-Za-z0-9_-]{20,}", token):
             # The message must not echo the token.
-            raise ConfigError("telegram: the token does not look like a BotFather token (123:ABC…)")
+            key = (
+                "telegram.token (KOOPBOT_TELEGRAM__TOKEN)" if self.token else "telegram.token_file"
+            )
+            raise ConfigError(f"{key}: not a BotFather token like 123456789:AA… (not shown)")
         return token
 
 
