@@ -415,7 +415,7 @@ _WORD_RE = re.compile(r"[^\W\d_]{3,}")
 def _echoable(text: str) -> bool:
     """Digits with upper-case codes, short letter groups or words of our own vocabulary (dates,
     units): "12 kowalski" arrives lower-cased from some parsers and must not come back either."""
-    if _looks_like_name(text):
+    if not any(c.isdigit() for c in text):
         return False
     return all(w.isupper() or w.lower() in _ECHO_WORDS for w in _WORD_RE.findall(text))
 
