@@ -189,8 +189,8 @@ def new_case(ctx: Ctx, args: str) -> Reply:
             raw_interval.removesuffix("monate").removesuffix("m"),
             1,
             default,
-            f"Das Berichtsintervall in Monaten bitte als Zahl von 1 bis {default}, z. B. bericht=3 "
-            "(kürzere Zeiträume nach individueller Absprache).",
+            f"Das Berichtsintervall darf zwischen 1 und {default} Monaten liegen (kürzere "
+            "Zeiträume nach individueller Absprache), als Zahl, z. B. bericht=3.",
         )
     if options:
         raise UserError(
