@@ -120,6 +120,11 @@ def _loeschen(db: Database, who: str, now: datetime, *, confirmed: bool) -> int:
             return 2
         assert person.id is not None
         person_id = person.id
+        open_cases = [
+            c["code"]
+            for c in subject_data(session, person)["Fälle (zuständig)"]
+            if c["status"] == "open"
+        ]
         person.active = False
         person.deactivated_at = person.deactivated_at or now
         retention.anonymise_staff(session, person_id, now)
@@ -129,6 +134,8 @@ def _loeschen(db: Database, who: str, now: datetime, *, confirmed: bool) -> int:
     print(
         f"#{person_id} anonymisiert: {retention.staff_label(person_id)}. Die Stunden bleiben in den Auswertungen."
     )
+    if open_cases:
+        print(f"Bitte neu zuweisen (/zuweisen), noch offen: {', '.join(open_cases)}")
     return 0
 
 

@@ -64,6 +64,7 @@ def test_auskunft_and_loeschen(tmp_path: Path) -> None:
         assert one_row(db, Staff, Staff.id == jb.id).name == "Jonas Berg"
         erased = _koopbot(tmp_path, "loeschen", "JB", "--ja")
         assert erased.returncode == 0, erased.stderr
+        assert "Bitte neu zuweisen (/zuweisen), noch offen: HB-2026-011" in erased.stdout
         person = one_row(db, Staff, Staff.id == jb.id)
         assert (person.name, person.handle, person.work_phone, person.active) == (
             f"Ehemalige Person #{jb.id}",
