@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, or_, update
+from sqlalchemy import ColumnElement, String, cast, delete, func, literal, or_, update
 from sqlmodel import Session, col, select
 
 from config.settings import Retention
@@ -33,6 +33,7 @@ from storage.models import (
     CoordinationRequest,
     Deadline,
     Deputy,
+    FeedState,
     FeedToken,
     HoursCorrection,
     HoursEntry,
@@ -46,11 +47,15 @@ from storage.models import (
 )
 
 ERASED_TEXT = "(gelöscht)"
+_CHUNK = 500  # ids per IN (...): well below SQLite's and PostgreSQL's parameter limits
+
+
+_CASE_LABEL = "gelöschter Fall #"
 
 
 def case_label(case_id: int) -> str:
     """What an anonymised case is called in lists and exports."""
-    return f"gelöschter Fall #{case_id}"
+    return f"{_CASE_LABEL}{case_id}"
 
 
 def staff_label(staff_id: int) -> str:
@@ -122,8 +127,7 @@ def plan(session: Session, rules: Retention, now: datetime, today: date) -> Plan
 def apply(session: Session, rules: Retention, now: datetime, today: date) -> Plan:
     """Carry out what `plan` finds, in the caller's transaction; one audit entry says what."""
     done = plan(session, rules, now, today)
-    for case_id, _code, _closed in done.cases:
-        anonymise_case(session, case_id, now)
+    anonymise_cases(session, [case_id for case_id, _code, _closed in done.cases], now)
     for staff_id, _name, _left in done.staff:
         anonymise_staff(session, staff_id, now)
     for staff_id, _name in done.staff_clock_starts:
@@ -154,33 +158,50 @@ def apply(session: Session, rules: Retention, now: datetime, today: date) -> Pla
 
 def anonymise_case(session: Session, case_id: int, now: datetime) -> None:
     """Code, deadlines, meetings, coordination requests and free texts of one case go."""
-    case = session.get(Case, case_id)
-    if case is None or case.anonymised_at is not None:
-        return
-    code = case.code
-    deadline_ids = list(session.exec(select(Deadline.id).where(Deadline.case_id == case_id)))
-    meeting_ids = list(session.exec(select(Meeting.id).where(Meeting.case_id == case_id)))
-    for item_type, ids in (("deadline", deadline_ids), ("meeting", meeting_ids)):
-        if ids:
+    anonymise_cases(session, [case_id], now)
+
+
+def anonymise_cases(session: Session, case_ids: list[int], now: datetime) -> None:
+    """`anonymise_case` for many, in set-based statements (a daily run may hold thousands)."""
+    for start in range(0, len(case_ids), _CHUNK):
+        chunk = case_ids[start : start + _CHUNK]
+        codes = set(
+            session.exec(
+                select(Case.code).where(col(Case.id).in_(chunk), col(Case.anonymised_at).is_(None))
+            )
+        )
+        if not codes:
+            continue
+        for item_type, model in (("deadline", Deadline), ("meeting", Meeting)):
+            ids = select(model.id).where(col(model.case_id).in_(chunk))
             session.execute(
                 delete(OutboxEntry).where(
                     col(OutboxEntry.item_type) == item_type, col(OutboxEntry.item_id).in_(ids)
                 )
             )
-    for model in (Deadline, Meeting):
-        for row in session.exec(select(model).where(model.case_id == case_id)):
-            session.delete(row)  # through the ORM: the feeds' change counter rises
-    session.execute(delete(CoordinationRequest).where(col(CoordinationRequest.case_id) == case_id))
-    entry_ids = select(HoursEntry.id).where(HoursEntry.case_id == case_id)
-    session.execute(
-        update(HoursCorrection)
-        .where(col(HoursCorrection.entry_id).in_(entry_ids))
-        .values(reason=ERASED_TEXT)
-    )
-    session.execute(update(Page).where(col(Page.text).contains(code)).values(text=ERASED_TEXT))
-    case.code = case_label(case_id)
-    case.anonymised_at = now
-    session.flush()
+            session.execute(delete(model).where(col(model.case_id).in_(chunk)))
+        session.execute(
+            delete(CoordinationRequest).where(col(CoordinationRequest.case_id).in_(chunk))
+        )
+        entry_ids = select(HoursEntry.id).where(col(HoursEntry.case_id).in_(chunk))
+        session.execute(
+            update(HoursCorrection)
+            .where(col(HoursCorrection.entry_id).in_(entry_ids))
+            .values(reason=ERASED_TEXT)
+        )
+        pages = [
+            page_id
+            for page_id, text in session.exec(select(Page.id, Page.text))
+            if any(code in text for code in codes)
+        ]
+        if pages:
+            session.execute(update(Page).where(col(Page.id).in_(pages)).values(text=ERASED_TEXT))
+        session.execute(
+            update(Case)
+            .where(col(Case.id).in_(chunk), col(Case.anonymised_at).is_(None))
+            .values(code=literal(_CASE_LABEL) + cast(col(Case.id), String), anonymised_at=now)
+        )
+    feeds_changed(session)
 
 
 def anonymise_staff(session: Session, staff_id: int, now: datetime) -> None:
@@ -233,6 +254,14 @@ def purge_audit(session: Session, before: datetime) -> int:
     result = session.execute(delete(AuditEntry).where(col(AuditEntry.at) < before))
     session.execute(delete(AuditPurge))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def feeds_changed(session: Session) -> None:
+    """Raise the feeds' change counter (storage/versioning.py) after set-based statements,
+    which its flush listener does not see."""
+    session.execute(
+        update(FeedState).where(col(FeedState.id) == 1).values(version=col(FeedState.version) + 1)
+    )
 
 
 def _count(
