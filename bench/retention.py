@@ -6,19 +6,23 @@ Builds a fresh SQLite database (or uses --url for PostgreSQL): a provider and an
 entries. Times the dry run (`koopbot retention --dry-run`) and the job itself, and checks that
 the hours figures did not change.
 
-    .venv/bin/python bench/retention.py [--cases 2000] [--audit 50000] [--url URL]
+    .venv/bin/python bench/retention.py [--cases 2000] [--audit 50000]
+        [--pg postgresql+psycopg://root@127.0.0.1:5432/postgres]
+
+With --pg (an admin URL) it runs in a fresh PostgreSQL database of its own, dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import create_engine, func, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -158,16 +162,31 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--audit", type=int, default=50_000)
-    parser.add_argument("--url", default=None)
+    parser.add_argument("--pg", default=None, help="PostgreSQL admin URL")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="koopbot-retention-"))
-    settings = Settings(data_dir=root, database_url=args.url)
+    url, name = None, f"koopbot_bench_{secrets.token_hex(4)}"
+    if args.pg:
+        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin.url.set(database=name).render_as_string(hide_password=False)
+    try:
+        run(Settings(data_dir=root, database_url=url), args.cases, args.audit)
+    finally:
+        if args.pg:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def run(settings: Settings, cases: int, audit_entries: int) -> None:
     db = Database(settings.effective_database_url)
     db.upgrade()
     started = time.perf_counter()
-    populate(db, args.cases, args.audit)
+    populate(db, cases, audit_entries)
     print(
-        f"populated {args.cases} cases, {args.audit} audit entries in {time.perf_counter() - started:.1f} s ({db.engine.dialect.name})"
+        f"populated {cases} cases, {audit_entries} audit entries in {time.perf_counter() - started:.1f} s ({db.engine.dialect.name})"
     )
     before = figures(db)
     today = NOW.date()
@@ -191,7 +210,7 @@ def main() -> None:
     )
     with db.session() as s:
         left = s.execute(select(func.count()).select_from(Deadline)).scalar_one()
-    print(f"deadlines left: {left} (open cases' only: {args.cases // 2 * 4})")
+    print(f"deadlines left: {left} (open cases' only: {cases // 2 * 4})")
     db.dispose()
 
 
