@@ -262,7 +262,7 @@ def looks_like_date(token: str) -> bool:
 
 _TIME_RE = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:uhr|h)?", re.ASCII)
 _TIME_EXAMPLES = "Beispiele: 9, 09:00, 9:30, 14 Uhr"
-_RANGE_SPLIT_RE = re.compile(r"\s*(?:-|–|—|\bbis\b)\s*")
+_RANGE_SPLIT_RE = re.compile(r"\s*(?:-|–|—|\bbis\b)\s*", re.I)
 
 
 def parse_time(text: str) -> time:
@@ -279,7 +279,9 @@ def parse_time(text: str) -> time:
 
 def parse_time_range(text: str) -> tuple[time, time]:
     """A start and end time: 9-12, 9–16 Uhr, 09:00-12:30, 9 bis 12."""
-    parts = _RANGE_SPLIT_RE.split(_norm(text))
+    # Split the text as typed: a part is echoed in a refusal, and lower-casing it first would
+    # turn "Kowalski" into a word that no longer looks like a name.
+    parts = _RANGE_SPLIT_RE.split(" ".join(ascii_text(text).split()))
     if len(parts) != 2 or not all(parts):
         raise UserError(
             f"{shown(text)} verstehe ich nicht als Zeitraum. Beispiele: 9-12, 09:00-12:30."
@@ -413,11 +415,8 @@ _WORD_RE = re.compile(r"[^\W\d_]{3,}")
 
 
 def _echoable(text: str) -> bool:
-    """Digits with upper-case codes, short letter groups or words of our own vocabulary (dates,
-    units): "12 kowalski" arrives lower-cased from some parsers and must not come back either."""
-    if not any(c.isdigit() for c in text):
-        return False
-    return all(w.isupper() or w.lower() in _ECHO_WORDS for w in _WORD_RE.findall(text))
+    """Digits, and no capitalised word: codes are upper case, names are not (P1)."""
+    return not _looks_like_name(text)
 
 
 def name_like_word(token: str) -> bool:
