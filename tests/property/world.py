@@ -63,9 +63,11 @@ class World:
             for table in SQLModel.metadata.sorted_tables:
                 if table.name in SECURITY_TABLES:
                     continue
-                rows = [tuple(r) for r in conn.execute(select(table))]
-                if table.name == "audit_log":
-                    rows = [r for r in rows if r[4] not in SECURITY_ACTIONS]
+                rows = [
+                    tuple(r)
+                    for r in conn.execute(select(table))
+                    if table.name != "audit_log" or r._mapping["action"] not in SECURITY_ACTIONS
+                ]
                 out[table.name] = sorted(rows, key=repr)
         return out
 
