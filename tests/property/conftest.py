@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,4 +37,5 @@ settings.load_profile(os.environ.get("KOOPBOT_PROPERTY_PROFILE", "ci"))
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     built = build_world(Path(tmp_path_factory.mktemp("property")))
     yield built
+    logging.getLogger().removeHandler(built.errors)
     built.db.dispose()
