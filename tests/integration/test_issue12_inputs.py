@@ -42,6 +42,8 @@ INPUTS = [
     ("JB", f"/vertreter {SURROGATE}", texts.INVALID_CHARACTERS),
     ("MK", '/ag78_neu Mo 20.03.2023 9-16 titel="a\x00b"', texts.INVALID_CHARACTERS),
     ("JB", "Kowalski braucht Hilfe", texts.unknown_command()),
+    ("JB", "/kalender_neu 0 Kowalski", "Diese Angabe kenne ich nicht als Kalender"),  # Hypothesis
+    ("JB", "/kalender_sperren 0 Kowalski", "Diese Angabe kenne ich nicht als Kalender"),
     ("JB", "/frsiten", texts.unknown_command("fristen")),
     ("MK", "/ag78_neu Mo 20.03.2023 9-16 Kowalski", "Diese Angabe verstehe ich nicht"),
     ("MK", "/ag78_neu Mi 20.03.2023 9-16 Kowalski", "ist ein Montag, kein Mittwoch"),
