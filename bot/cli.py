@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.export_cli import add_parser as add_export
 
     add_export(sub)
+    from bot.privacy_cli import add_parser as add_privacy
+
+    add_privacy(sub)
 
     from bot.matrix_cli import add_parser as add_matrix
 
@@ -109,6 +112,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
         from bot.runner import App, run_services, with_configured_messengers
 
         services = with_configured_messengers(settings)
+        try:
+            if "telegram" in services:
+                settings.telegram.read_token()  # a bad token: one line now, not a traceback later
+        except ConfigError as exc:
+            print(f"koopbot: {exc}", file=sys.stderr)
+            return 2
         if not services:
             print("koopbot: no service configured (setting: services)", file=sys.stderr)
             return 2
@@ -135,6 +144,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
         from bot.matrix_cli import run as run_matrix_cli
 
         return run_matrix_cli(args, settings)
+    if args.command in ("retention", "auskunft", "loeschen"):
+        from bot.privacy_cli import run as run_privacy
+
+        return run_privacy(args, settings, db, clock.now())
     if args.command == "export":
         from bot.export_cli import run as run_export
 

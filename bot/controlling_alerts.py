@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from bot import start_guard
 from bot.controlling_report import Report, build, hours, percent
 from bot.messages import Reply
 from config.settings import Settings
@@ -150,6 +151,8 @@ def alert_reply(
     session: Session, settings: Settings, calendar: WorkCalendar, row: OutboxEntry, today: date
 ) -> Reply | None:
     """The alert's text, with today's figures of the run's quarters; None if no longer true."""
+    if row.stage.startswith(start_guard.STAGE_PREFIX):  # invite brute force (issue 12)
+        return start_guard.alert_reply(session, settings, row)
     quarter = quarter_of_stage(row.stage)
     org = store.organisation(session, row.item_id)
     if quarter is None or org is None or org.id is None:

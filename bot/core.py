@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlmodel import Session
 
@@ -12,12 +14,16 @@ from bot import texts
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.messages import Incoming, Reply, Sender
+from bot.parsing import invalid_characters
 from bot.registry import REGISTRY, Command, Registry
 from config.settings import Settings
 from scheduler.clock import Clock
 from scheduler.workdays import WorkCalendar
+from storage.bounds import ascii_text
 from storage.cases import side_of
 from storage.db import Database
+from storage.enums import OrgKind
+from storage.models import Staff
 from storage.staff import is_registered, staff_by_identity
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,23 @@ Record = Callable[[Session, Reply], None]
 
 # "/fristen", "!fristen" (Matrix), "/fristen@koopbot" (Telegram groups), or a bare "fristen".
 _COMMAND = re.compile(r"^[/!]?(?P<name>[A-Za-zÄÖÜäöüß0-9_]+)(?:@\S+)?(?:\s+(?P<args>.*))?$", re.S)
+
+
+# difflib's similarity ratio: /frsiten -> /fristen (0.86), /erledgt -> /erledigt (0.94); a
+# name such as "Kowalski" is close to no command.
+_SUGGEST_CUTOFF = 0.75
+_FIRST_WORD = re.compile(r"(\S*)(.*)", re.S)
+
+
+def _command_word_ascii(text: str) -> str:
+    """The text with its first word NFKC-normalised (a full-width ／ｆｒｉｓｔｅｎ is /fristen)."""
+    m = _FIRST_WORD.match(text.strip())
+    assert m is not None
+    return ascii_text(m[1]) + m[2]
+
+
+def _refusal(text: str) -> Reply:
+    return Reply(text, refused=True)
 
 
 def build_calendar(settings: Settings) -> WorkCalendar:
@@ -64,35 +87,57 @@ class Bot:
 
         `record(session, reply)` runs inside the transaction of a command handler that
         returned normally; on every other path (refusals, errors) nothing was written."""
+        if invalid_characters(message.sender.user_id):
+            return _refusal(texts.STRANGER)  # no such account can be registered
+        if message.sender.display_name and invalid_characters(message.sender.display_name):
+            message = replace(message, sender=replace(message.sender, display_name=None))
         too_long = len(message.text) > self.settings.max_message_chars
-        match = None if too_long else _COMMAND.match(message.text.strip())
+        bad_text = not too_long and invalid_characters(message.text)
+        match = None if too_long or bad_text else _COMMAND.match(_command_word_ascii(message.text))
         try:
             if match is None:
-                return self._unparsed(message, too_long=too_long)
+                return self._unparsed(message, too_long=too_long, bad_text=bad_text)
             command = self.registry.find(match["name"])
             args = (match["args"] or "").strip()
             return self._run(message, command, match["name"], args, record)
         except UserError as exc:
-            return Reply(exc.message)
+            return _refusal(exc.message)
         except Exception:
             # The single place where unexpected errors end: logged once, the user gets an apology.
             log.exception("command %r failed", None if match is None else match["name"])
-            return Reply(texts.SORRY)
+            return _refusal(texts.SORRY)
 
     def is_registered(self, sender: Sender) -> bool:
         """Whether the sender is registered staff (adapters ask before joining a room)."""
         with self.db.session() as session:
             return is_registered(session, sender.transport, sender.user_id)
 
-    def _unparsed(self, message: Incoming, *, too_long: bool) -> Reply:
+    def _unparsed(self, message: Incoming, *, too_long: bool, bad_text: bool) -> Reply:
         """Text that is no command; strangers still get only the one refusal (P2)."""
         with self.db.session() as session:
             actor = staff_by_identity(session, message.sender.transport, message.sender.user_id)
         if actor is None:
-            return Reply(texts.STRANGER)
+            return _refusal(texts.STRANGER)
         if too_long:
-            return Reply(texts.too_long(self.settings.max_message_chars))
-        return Reply(texts.NOT_UNDERSTOOD)
+            return _refusal(texts.too_long(self.settings.max_message_chars))
+        if bad_text:
+            return _refusal(texts.INVALID_CHARACTERS)
+        return _refusal(texts.NOT_UNDERSTOOD)
+
+    def _suggestion(
+        self, name: str, actor: Staff, side: OrgKind | None, private: bool
+    ) -> str | None:
+        """The nearest command this person may use, if one is close (a typo like /frsiten)."""
+        usable: dict[str, str] = {}
+        for cmd in self.registry.commands:
+            if side is not None and not cmd.allowed(actor.role, side):
+                continue
+            if not private and not cmd.group_safe:
+                continue
+            for key in (cmd.name, *cmd.aliases):
+                usable.setdefault(key, cmd.name)
+        close = difflib.get_close_matches(name.lower(), list(usable), n=1, cutoff=_SUGGEST_CUTOFF)
+        return usable[close[0]] if close else None
 
     def _run(
         self,
@@ -106,13 +151,16 @@ class Bot:
             actor = staff_by_identity(session, message.sender.transport, message.sender.user_id)
             side = None if actor is None else side_of(session, actor)
             if actor is None and (command is None or command.needs_registration):
-                return Reply(texts.STRANGER)
+                return _refusal(texts.STRANGER)
             if command is None:
-                return Reply(texts.unknown_command(name))
+                assert actor is not None
+                return _refusal(
+                    texts.unknown_command(self._suggestion(name, actor, side, message.private))
+                )
             if not message.private and not command.group_safe:
-                return Reply(texts.PRIVATE_ONLY)
+                return _refusal(texts.PRIVATE_ONLY)
             if actor is not None and side is not None and not command.allowed(actor.role, side):
-                return Reply(command.refusal or texts.NOT_ALLOWED)
+                return _refusal(command.refusal or texts.NOT_ALLOWED)
             ctx = Ctx(
                 settings=self.settings,
                 session=session,

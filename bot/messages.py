@@ -49,3 +49,5 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = field(default=())
     attachments: tuple[Attachment, ...] = field(default=())
+    # A refusal (bad input, no permission, an error): nothing was changed by the request.
+    refused: bool = False

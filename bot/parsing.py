@@ -21,6 +21,7 @@ Token classification (for command parsers that accept arguments in any order):
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final, Literal, TypeVar
@@ -28,11 +29,13 @@ from typing import Final, Literal, TypeVar
 from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, fmt_date, fmt_time
 from bot.names import refuse_names
+from storage.bounds import MAX_ID, ascii_int, ascii_text
 from storage.enums import HoursCategory, LegalBasis, MissedReason, StaffType
 
 Prefer = Literal["past", "future"]
 
 _MAX_SHOWN = 40
+NOT_SHOWN: Final = "Diese Angabe"  # what shown() says instead of a word that may be a name
 
 
 def shown(text: str) -> str:
@@ -41,15 +44,16 @@ def shown(text: str) -> str:
     Text without digits may be a client's name (P1), so it is never echoed back.
     """
     text = " ".join(text.split())
-    if _looks_like_name(text):
-        return "Diese Angabe"
+    if not _echoable(text):
+        return NOT_SHOWN
     if len(text) > _MAX_SHOWN:
         text = text[: _MAX_SHOWN - 1] + "…"
     return f"„{text}“"
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.strip().lower().split())
+    # NFKC: full-width digits are ASCII ones; the patterns below then accept [0-9] only.
+    return " ".join(ascii_text(text).strip().lower().split())
 
 
 # ---------------------------------------------------------------------------
@@ -112,15 +116,17 @@ _MONTH_WORDS: Final[dict[str, int]] = {
     "dez": 12,
 }
 
-_DMY_RE = re.compile(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{2}|\d{4})?)?")
-_DMY_MONTHNAME_RE = re.compile(r"(\d{1,2})\.?\s*([a-zäöü]+)\.?(?:\s*(\d{2}|\d{4}))?")
-_ISO_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_WEEKDAY_PREFIX_RE = re.compile(r"([a-zäöü]+)[.,\s]+(.+)")
+# re.ASCII: \d is [0-9], so digits of other scripts are no date (NFKC has mapped full-width ones).
+_DMY_RE = re.compile(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{2}|\d{4})?)?", re.ASCII)
+_DMY_MONTHNAME_RE = re.compile(r"(\d{1,2})\.?\s*([a-zäöü]+)\.?(?:\s*(\d{2}|\d{4}))?", re.ASCII)
+_ISO_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+_WEEKDAY_PREFIX_RE = re.compile(r"([a-zäöü]+)[.,\s]+(.+)", re.ASCII)
 # Shapes that are dates for token classification (see module docstring).
 _DATE_TOKEN_RE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}"
     r"|\d{1,2}\.\d{1,2}\.(?:\d{2}|\d{4})?"
-    r"|\d{1,2}\.(?:0[1-9]|1[0-2])"
+    r"|\d{1,2}\.(?:0[1-9]|1[0-2])",
+    re.ASCII,
 )
 
 _DATE_EXAMPLES = (
@@ -159,7 +165,18 @@ def _full_year(raw: str) -> int:
     return 2000 + int(raw) if len(raw) == 2 else int(raw)
 
 
+# Years koopbot works with: cases, hours and sessions of this century (also the bounds of
+# the hours controlling); beyond them date arithmetic (a day after 31.12.9999) would fail.
+MIN_YEAR: Final = 2000
+MAX_YEAR: Final = 2100
+
+
 def _exact_date(day: int, month: int, year: int) -> date:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise UserError(
+            f"Das Jahr {year} liegt außerhalb dessen, was ich verarbeite ({MIN_YEAR}–{MAX_YEAR}). "
+            "Beispiel: 17.04.2025."
+        )
     try:
         return date(year, month, day)
     except ValueError:
@@ -243,9 +260,9 @@ def looks_like_date(token: str) -> bool:
 # ---------------------------------------------------------------------------
 # Times
 
-_TIME_RE = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:uhr|h)?")
+_TIME_RE = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:uhr|h)?", re.ASCII)
 _TIME_EXAMPLES = "Beispiele: 9, 09:00, 9:30, 14 Uhr"
-_RANGE_SPLIT_RE = re.compile(r"\s*(?:-|–|—|\bbis\b)\s*")
+_RANGE_SPLIT_RE = re.compile(r"\s*(?:-|–|—|\bbis\b)\s*", re.I)
 
 
 def parse_time(text: str) -> time:
@@ -262,7 +279,9 @@ def parse_time(text: str) -> time:
 
 def parse_time_range(text: str) -> tuple[time, time]:
     """A start and end time: 9-12, 9–16 Uhr, 09:00-12:30, 9 bis 12."""
-    parts = _RANGE_SPLIT_RE.split(_norm(text))
+    # Split the text as typed: a part is echoed in a refusal, and lower-casing it first would
+    # turn "Kowalski" into a word that no longer looks like a name.
+    parts = _RANGE_SPLIT_RE.split(" ".join(ascii_text(text).split()))
     if len(parts) != 2 or not all(parts):
         raise UserError(
             f"{shown(text)} verstehe ich nicht als Zeitraum. Beispiele: 9-12, 09:00-12:30."
@@ -284,18 +303,21 @@ MAX_DURATION_MINUTES: Final = 24 * 60
 _HOUR_UNIT = r"h|std\.?|stdn\.?|stunden?"
 _MINUTE_UNIT = r"m|min\.?|mins|minuten?"
 _NUMBER = r"\d+(?:[.,]\d+)?|[.,]\d+"
-_DURATION_HM_RE = re.compile(rf"(\d{{1,2}}):([0-5]\d)\s*(?:{_HOUR_UNIT})?")
+_DURATION_HM_RE = re.compile(rf"(\d{{1,2}}):([0-5]\d)\s*(?:{_HOUR_UNIT})?", re.ASCII)
 _DURATION_H_AND_M_RE = re.compile(
-    rf"(\d{{1,2}})\s*(?:{_HOUR_UNIT})\s*(\d{{1,2}})\s*(?:{_MINUTE_UNIT})?"
+    rf"(\d{{1,2}})\s*(?:{_HOUR_UNIT})\s*(\d{{1,2}})\s*(?:{_MINUTE_UNIT})?", re.ASCII
 )
-_DURATION_UNIT_RE = re.compile(rf"({_NUMBER})\s*(?:({_HOUR_UNIT})|({_MINUTE_UNIT}))?")
+_DURATION_UNIT_RE = re.compile(rf"({_NUMBER})\s*(?:({_HOUR_UNIT})|({_MINUTE_UNIT}))?", re.ASCII)
+# More digits than any duration needs; a longer number would exceed Decimal's precision.
+_MAX_DURATION_DIGITS: Final = 12
 # Cheap shape check for token classification: bare integers only up to two digits.
 _DURATION_TOKEN_RE = re.compile(
     rf"\d{{1,2}}:[0-5]\d"
     rf"|\d*[.,]\d+"
     rf"|\d{{1,2}}"
     rf"|(?:{_NUMBER})\s*(?:{_HOUR_UNIT}|{_MINUTE_UNIT})"
-    rf"|\d{{1,2}}\s*(?:{_HOUR_UNIT})\s*\d{{1,2}}\s*(?:{_MINUTE_UNIT})?"
+    rf"|\d{{1,2}}\s*(?:{_HOUR_UNIT})\s*\d{{1,2}}\s*(?:{_MINUTE_UNIT})?",
+    re.ASCII,
 )
 _DURATION_EXAMPLES = "Beispiele: 1,5 (Stunden), 1:30, 90 min oder 2 Std"
 
@@ -322,6 +344,8 @@ def parse_duration(text: str) -> int:
             raise UserError(f"{shown(text)}: mehr als 59 Minuten. {_DURATION_EXAMPLES}.")
         minutes = Decimal(int(m[1]) * 60 + int(m[2]))
     elif m := _DURATION_UNIT_RE.fullmatch(s):
+        if sum(c.isdigit() for c in m[1]) > _MAX_DURATION_DIGITS:
+            raise UserError(f"Diese Zahl ist viel zu groß für eine Dauer. {_DURATION_EXAMPLES}.")
         value = _decimal(m[1])
         minutes = value if m[3] else value * 60
         bare = not m[2] and not m[3]
@@ -352,7 +376,8 @@ def looks_like_duration(token: str) -> bool:
 
 _LEGAL_BASIS_RE = re.compile(
     r"(?:§+\s*)?(\d{2})\s*(?:(?:[.,]|abs\.?|absatz|\()\s*(\d+)\s*\)?)?"
-    r"(?:\s*sgb\s*(?:viii|8))?"
+    r"(?:\s*sgb\s*(?:viii|8))?",
+    re.ASCII,
 )
 _LEGAL_BASIS_BY_NUMBER: Final[dict[tuple[str, str | None], LegalBasis]] = {
     ("27", "2"): LegalBasis.p27_2,
@@ -389,6 +414,19 @@ CASE_CODE_EXAMPLE: Final = "HB-2025-017"
 _WORD_RE = re.compile(r"[^\W\d_]{3,}")
 
 
+def _echoable(text: str) -> bool:
+    """Digits, and no capitalised word: codes are upper case, names are not (P1)."""
+    return not _looks_like_name(text)
+
+
+def name_like_word(token: str) -> bool:
+    """A capitalised word that is none of our date words: "Kowalski", not "Mittwoch"."""
+    return any(
+        w[0].isupper() and w[1:].islower() and w.lower() not in _ECHO_WORDS
+        for w in _WORD_RE.findall(token)
+    )
+
+
 def _looks_like_name(text: str) -> bool:
     """No digit, or a capitalised word ("Müller 2025", "Kevin-2025-1"): codes are upper case."""
     if not any(c.isdigit() for c in text):
@@ -396,16 +434,33 @@ def _looks_like_name(text: str) -> bool:
     return any(word[0].isupper() and word[1:].islower() for word in _WORD_RE.findall(text))
 
 
+_ECHO_WORDS: Final = frozenset(
+    [
+        *WEEKDAY_WORDS,
+        *RELATIVE_DAY_WORDS,
+        *_MONTH_WORDS,
+        *"uhr std stdn stunde stunden min mins minute minuten bis abs absatz sgb viii".split(),
+    ]
+)
+
+
+def _is_case_code(code: str, pattern: str) -> bool:
+    """`pattern` matched with ASCII classes (\\d is [0-9]), and no digit of another script."""
+    if any(c.isdigit() and not c.isascii() for c in code):
+        return False
+    return re.fullmatch(pattern, code, re.ASCII) is not None
+
+
 def parse_case_code(
     text: str, pattern: str = CASE_CODE_DEFAULT, *, example: str = CASE_CODE_EXAMPLE
 ) -> str:
     """A pseudonymous case code (Aktenzeichen), stripped and upper-cased."""
-    stripped = text.strip()
+    stripped = ascii_text(text).strip()
     if not stripped:
         raise UserError(f"Bitte gib ein Aktenzeichen an, z. B. {example}.")
     code = stripped.upper()
     name_like = _looks_like_name(stripped)
-    if re.fullmatch(pattern, code) and not name_like:
+    if _is_case_code(code, pattern) and not name_like:
         return code
     if name_like:
         # Never echo it: it may be a client's name (P1, Sozialdatenschutz).
@@ -414,7 +469,52 @@ def parse_case_code(
             f"pseudonymem Aktenzeichen geführt (z. B. {example}) – bitte keine Namen von "
             "Klient*innen eingeben."
         )
+    if any(c.isdigit() and not c.isascii() for c in code):
+        raise UserError(f"Aktenzeichen bitte mit den Ziffern 0–9 schreiben, z. B. {example}.")
     raise UserError(f"{shown(stripped)} ist kein gültiges Aktenzeichen. Beispiel: {example}.")
+
+
+# ---------------------------------------------------------------------------
+# Numbers: record ids and counts (ASCII digits after NFKC, within the database's range)
+
+
+def parse_id(text: str, usage: str) -> int:
+    """A record number as lists show it (`12`, `#12`); `usage` is the German hint on refusal."""
+    raw = ascii_text(text).strip().lstrip("#")
+    if not _ASCII_DIGITS.fullmatch(raw):
+        raise UserError(usage)
+    number = ascii_int(raw)  # None: more than ten digits
+    if number is None or not 1 <= number <= MAX_ID:
+        raise UserError(f"Eine Nummer {_shown_number(raw)} gibt es nicht. {usage}")
+    return number
+
+
+def parse_count(text: str, low: int, high: int, usage: str) -> int:
+    """A whole number from `low` to `high` (days, participants, months); German refusal."""
+    number = ascii_int(text)
+    if number is None or not low <= number <= high:
+        raise UserError(usage)
+    return number
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def _shown_number(raw: str) -> str:
+    return raw if len(raw) <= 12 else raw[:11] + "…"
+
+
+# ---------------------------------------------------------------------------
+# Text the database and the messengers can carry
+
+
+def invalid_characters(text: str) -> bool:
+    """Lone surrogates (no UTF-8 exists for them) and control characters other than
+    tab and line breaks (PostgreSQL refuses NUL in text)."""
+    return any(
+        0xD800 <= ord(c) <= 0xDFFF or (unicodedata.category(c) == "Cc" and c not in "\t\n\r")
+        for c in text
+    )
 
 
 # ---------------------------------------------------------------------------

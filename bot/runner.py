@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import Bot
-from config.settings import Settings
+from config.settings import ConfigError, Settings
 from scheduler.clock import Clock
 from storage.db import Database
 
@@ -64,9 +64,16 @@ async def matrix_service(app: App) -> None:
 
 async def telegram_service(app: App) -> None:
     """The Telegram adapter (python-telegram-bot, long polling or webhook)."""
+    from telegram.error import InvalidToken
+
     from bot.telegram import TelegramAdapter
 
-    await TelegramAdapter(app.bot, app.settings.telegram).run()
+    adapter = TelegramAdapter(app.bot, app.settings.telegram)
+    try:
+        await adapter.run()
+    except InvalidToken:
+        # A well-formed token that Telegram does not know: a setting, not a bug (issue 12).
+        raise ConfigError("telegram.token: Telegram rejected the token (InvalidToken)") from None
 
 
 async def web_service(app: App) -> None:
@@ -119,6 +126,12 @@ async def run_services(app: App, names: list[str]) -> None:
     stopper.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     for task in tasks:
+        if task.done() and not task.cancelled() and isinstance(task.exception(), ConfigError):
+            # A bad setting gets one line naming the key, no traceback (issue 12); logged below
+            # ERROR, which would repeat it on stderr.
+            log.warning("service %s stopped: %s", task.get_name(), task.exception())
+            print(f"koopbot: {task.exception()}", file=sys.stderr)
+            raise SystemExit(2)
         if task.done() and not task.cancelled() and task.exception() is not None:
             log.error("service %s failed", task.get_name(), exc_info=task.exception())
             print(f"koopbot: service {task.get_name()} failed: {task.exception()}", file=sys.stderr)

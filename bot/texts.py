@@ -41,9 +41,20 @@ def too_long(limit: int) -> str:
     )
 
 
-def unknown_command(name: str) -> str:
-    shown = name[:30]
-    return f"Den Befehl „{shown}“ kenne ich nicht. /hilfe zeigt alle Befehle mit Beispielen."
+def unknown_command(suggestion: str | None = None) -> str:
+    """The unknown word is never repeated: without the `/` it may be a client's name (P1)."""
+    if suggestion:
+        return (
+            f"Diesen Befehl kenne ich nicht. Meinst du /{suggestion}? "
+            "/hilfe zeigt alle Befehle mit Beispielen."
+        )
+    return "Diesen Befehl kenne ich nicht. /hilfe zeigt alle Befehle mit Beispielen."
+
+
+INVALID_CHARACTERS = (
+    "Die Nachricht enthält Zeichen, die ich nicht verarbeiten kann (etwa Steuerzeichen oder "
+    "ein unvollständiges Emoji). Bitte schreib sie noch einmal als normalen Text, z. B. /fristen."
+)
 
 
 def unknown_case(code: str) -> str:

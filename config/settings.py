@@ -94,12 +94,17 @@ class TelegramSettings(BaseModel):
             try:
                 token = self.token_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(f"telegram.token_file {self.token_file}: {exc.strerror}") from exc
+                raise ConfigError(
+                    f"telegram.token_file {self.token_file}: {exc.strerror}"
+                ) from None
         else:
             raise ConfigError("telegram: no token (KOOPBOT_TELEGRAM__TOKEN or telegram.token_file)")
-        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
+        if not re.fullmatch(r"[0-9]+:[A-Za-z0-9_-]{20,}", token):
             # The message must not echo the token.
-            raise ConfigError("telegram: the token does not look like a BotFather token (123:ABC…)")
+            key = (
+                "telegram.token (KOOPBOT_TELEGRAM__TOKEN)" if self.token else "telegram.token_file"
+            )
+            raise ConfigError(f"{key}: not a BotFather token like 123456789:AA… (not shown)")
         return token
 
 
@@ -255,6 +260,24 @@ class WebSettings(BaseModel):
         return self.public_base_url or f"http://{self.host}:{self.port}"
 
 
+class StartLimits(BaseModel):
+    """Invite brute force (issue 12): failed `/start` attempts per messenger account and overall."""
+
+    per_account: int = Field(5, ge=1, le=1000)  # failures of one account within the window
+    overall: int = Field(50, ge=1, le=100_000)  # failures of all accounts within the window
+    window_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+
+
+class Retention(BaseModel):
+    """How long personal data stays (issue 12, DOMAIN.md P4); the daily job enforces it."""
+
+    closed_case_days: int = Field(730, ge=1, le=36_500)  # after the help ended (closed_on)
+    staff_days: int = Field(180, ge=1, le=36_500)  # after a person was deactivated
+    audit_days: int = Field(1095, ge=30, le=36_500)  # audit entries, then removed
+    start_attempt_days: int = Field(7, ge=1, le=3650)  # records of failed /start attempts
+    run_time: time = time(3, 15)  # the daily job, in the organisation's time zone
+
+
 class Settings(BaseSettings):
     """Everything koopbot can be configured with."""
 
@@ -282,6 +305,8 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     controlling: Controlling = Field(default_factory=Controlling)
     oncall: OnCallSettings = Field(default_factory=OnCallSettings)
+    start_limit: StartLimits = Field(default_factory=StartLimits)
+    retention: Retention = Field(default_factory=Retention)
 
     @classmethod
     def settings_customise_sources(
@@ -324,7 +349,7 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_regex(cls, value: str) -> str:
         try:
-            re.compile(value)
+            re.compile(value, re.ASCII)  # codes are matched with ASCII classes (issue 12)
         except re.error as exc:
             raise ValueError(f"not a regular expression: {exc}") from exc
         return value

@@ -99,6 +99,12 @@ class ReminderService:
                 session, calendar=self.calendar, periods=self.settings.periods, now=self.clock.now()
             )
 
+    async def retention_job(self) -> None:
+        """Delete or anonymise what has passed its retention period (issue 12, DOMAIN.md P4)."""
+        from bot.privacy_cli import run_retention
+
+        await asyncio.to_thread(run_retention, self.settings, self.db, self.clock.now())
+
     async def digest_job(self) -> None:
         """Queue this week's digest once its time has come (a no-op when already queued)."""
         await asyncio.to_thread(self.sweeper.queue_digest)
@@ -136,6 +142,12 @@ class ReminderService:
             id="digest",
         )
         scheduler.add_job(self.chains_job, CronTrigger(hour=5, minute=30, timezone=tz), id="chains")
+        kept = self.settings.retention.run_time
+        scheduler.add_job(
+            self.retention_job,
+            CronTrigger(hour=kept.hour, minute=kept.minute, timezone=tz),
+            id="retention",
+        )
         evaluate = self.settings.controlling.evaluate_time
         scheduler.add_job(
             self.controlling_job,

@@ -60,6 +60,10 @@ class Staff(SQLModel, table=True):
     work_phone: str | None = Field(default=None, max_length=40)
     active: bool = True
     created_at: datetime = Field(sa_column=_ts())
+    # Issue 12 (retention, P4): when the person left; their data is anonymised
+    # `retention.staff_days` later (anonymised_at), their hours stay in the figures.
+    deactivated_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    anonymised_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class MessengerIdentity(SQLModel, table=True):
@@ -103,6 +107,9 @@ class Case(SQLModel, table=True):
     status: CaseStatus = CaseStatus.open
     closed_on: date | None = None
     created_at: datetime = Field(sa_column=_ts())
+    # Issue 12 (retention, P4): code replaced, deadlines, meetings and free texts removed;
+    # the row stays so that past quarters' hours and key figures do not change.
+    anonymised_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class Meeting(SQLModel, table=True):
@@ -479,3 +486,28 @@ class MatrixSyncPosition(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=255)
     next_batch: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(sa_column=_ts())
+
+
+# -- privacy and security (issue 12) -----------------------------------------------------------
+
+
+class StartAttempt(SQLModel, table=True):
+    """A failed `/start` (wrong or used code, or refused by the limit): the brute-force guard."""
+
+    __tablename__ = "start_attempt"
+    __table_args__ = (Index("ix_start_attempt_account_at", "account", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # SHA-256 of transport and messenger id: a stranger's account id is not kept in clear.
+    account: str = Field(max_length=64)
+    transport: str = Field(max_length=20)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    blocked: bool = False  # refused by the limit, the code was not even looked at
+
+
+class AuditPurge(SQLModel, table=True):
+    """Empty except inside the retention job's transaction: while a row is here, the audit
+    log's triggers let entries older than its cutoff be deleted (and nothing else)."""
+
+    __tablename__ = "audit_purge"
+    id: int | None = Field(default=None, primary_key=True)
+    cutoff: datetime = Field(sa_column=_ts())

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from scheduler.rota import Duty, Override, RotaSpec, Swap, duties, duty_at, next_duty
+from storage.bounds import db_id
 from storage.enums import Role
 from storage.models import (
     Availability,
@@ -75,7 +76,7 @@ def find_rotations(session: Session, text: str) -> list[Rotation]:
     """Rotations whose name contains `text` (case-insensitive), or the one with that number."""
     text = text.strip()
     if text.isdigit():
-        found = session.get(Rotation, int(text))
+        found = session.get(Rotation, number) if (number := db_id(text)) else None
         return [found] if found else []
     query = select(Rotation).order_by(col(Rotation.id))
     if text:

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from storage.bounds import ascii_text
 from storage.enums import OrgKind, Role, StaffType
-from storage.models import Invite, MessengerIdentity, Organisation, Staff
+from storage.models import Invite, MessengerIdentity, Organisation, Staff, StartAttempt
 
 # Unambiguous on a phone keyboard: no 0/O, 1/I/L.
 _INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -18,7 +19,7 @@ _INVITE_GROUPS = 3
 
 
 def hash_code(code: str) -> str:
-    normalised = re.sub(r"[\s-]", "", code).upper()
+    normalised = re.sub(r"[\s-]", "", ascii_text(code)).upper()
     return hashlib.sha256(normalised.encode()).hexdigest()
 
 
@@ -61,9 +62,8 @@ def is_registered(session: Session, transport: str, external_id: str) -> bool:
 
 
 def staff_by_handle(session: Session, handle: str) -> Staff | None:
-    return session.exec(
-        select(Staff).where(func.upper(Staff.handle) == handle.upper().lstrip("@"))
-    ).first()
+    wanted = ascii_text(handle).strip().upper().lstrip("@")  # ＪＢ is JB
+    return session.exec(select(Staff).where(func.upper(Staff.handle) == wanted)).first()
 
 
 def get_staff(session: Session, staff_id: int | None) -> Staff | None:
@@ -120,6 +120,41 @@ def link_identity(
     session.add(
         MessengerIdentity(
             staff_id=_id(staff.id), transport=transport, external_id=external_id, created_at=now
+        )
+    )
+
+
+def account_key(transport: str, external_id: str) -> str:
+    """A stranger's messenger account as a hash: counted for the brute-force limit, not kept."""
+    return hashlib.sha256(f"{transport}\0{external_id}".encode()).hexdigest()
+
+
+def record_start_failure(
+    session: Session, transport: str, external_id: str, now: datetime, *, blocked: bool
+) -> StartAttempt:
+    attempt = StartAttempt(
+        account=account_key(transport, external_id), transport=transport, at=now, blocked=blocked
+    )
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
+def start_failures(session: Session, since: datetime, account: str | None = None) -> int:
+    """Failed `/start` attempts since `since`, of one account or of all."""
+    query = select(func.count()).select_from(StartAttempt).where(col(StartAttempt.at) >= since)
+    if account is not None:
+        query = query.where(StartAttempt.account == account)
+    return int(session.exec(query).one())
+
+
+def coordinators(session: Session) -> list[Staff]:
+    """Every active coordinator, of every organisation."""
+    return list(
+        session.exec(
+            select(Staff)
+            .where(Staff.role == Role.coordinator, col(Staff.active).is_(True))
+            .order_by(col(Staff.id))
         )
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import texts
+from bot import start_guard, texts
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import STAFF_TYPE_LABEL, fmt_date
@@ -49,9 +49,13 @@ def start(ctx: Ctx, args: str) -> Reply:
     code, _, name = args.partition(" ")
     if not code:
         return Reply(texts.START_USAGE)
+    sender = ctx.message.sender
+    if start_guard.refused(ctx.session, ctx.settings, sender.transport, sender.user_id, ctx.now):
+        return Reply(start_guard.LIMITED, refused=True)
     invite = usable_invite(ctx.session, code, ctx.now)
     if invite is None:
-        return Reply(texts.INVITE_INVALID)
+        start_guard.failed(ctx.session, ctx.settings, sender.transport, sender.user_id, ctx.now)
+        return Reply(texts.INVITE_INVALID, refused=True)
     staff = ctx.session.get(Staff, invite.staff_id) if invite.staff_id else None
     if staff is None:
         display = (name.strip() or ctx.message.sender.display_name or "").strip()

@@ -12,7 +12,7 @@ from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, WEEKDAY_SHORT, fmt_date, fmt_time
 from bot.formatting import fmt_date_wd as fmt_day
 from bot.messages import Button, Reply
-from bot.parsing import WEEKDAY_WORDS, WeekdayMismatch
+from bot.parsing import WEEKDAY_WORDS, WeekdayMismatch, name_like_word, split_args
 from scheduler.wallclock import AmbiguousTime, NonexistentTime, Reading, is_ambiguous, local_time
 
 READING_WORDS: Final[dict[str, Reading]] = {
@@ -35,8 +35,15 @@ def weekday_question(exc: WeekdayMismatch, command: str, args: str) -> Reply:
         + r")\b\.?,?"
     )
     fixed = pattern.sub(right, args, count=1) if wrong else args
+    if repeats_a_name(fixed):
+        return Reply(exc.message)
     label = f"Ja, {WEEKDAY_LONG[exc.date.weekday()]}, {fmt_date(exc.date)}"
     return Reply(exc.message, buttons=(Button(label, f"/{command} {fixed}"),))
+
+
+def repeats_a_name(args: str) -> bool:
+    """Whether a button with these arguments would repeat a word that may be a name (P1)."""
+    return any(name_like_word(token) for token in split_args(args)[0])
 
 
 def reading_note(value: datetime) -> str:
@@ -61,6 +68,10 @@ class ClockChange(Exception):
         self.start, self.end = start, end
 
     def question(self, command: str, args: str) -> Reply:
+        reply = self._question(command, args)
+        return Reply(reply.text) if repeats_a_name(args) else reply
+
+    def _question(self, command: str, args: str) -> Reply:
         p = self.problem
         day = fmt_day(p.day)
         if isinstance(p, AmbiguousTime):

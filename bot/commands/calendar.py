@@ -67,7 +67,7 @@ def _selection(args: str) -> set[FeedKind] | None:
     if not word:
         return None
     if word not in _SELECTORS:
-        raise UserError(f"{shown(word)} kenne ich nicht als Kalender. Möglich: {_SELECTOR_HELP}.")
+        raise UserError(f"{shown(args)} kenne ich nicht als Kalender. Möglich: {_SELECTOR_HELP}.")
     return _SELECTORS[word]
 
 

@@ -29,6 +29,7 @@ from bot.parsing import (
     looks_like_date,
     parse_bool,
     parse_case_code,
+    parse_count,
     parse_date,
     parse_legal_basis,
     parse_staff_type,
@@ -183,18 +184,14 @@ def new_case(ctx: Ctx, args: str) -> Reply:
     raw_interval = _option(options, "bericht", "berichte", "berichtsintervall")
     interval = None
     if raw_interval is not None:
-        try:
-            interval = int(raw_interval.removesuffix("m").removesuffix("monate").strip())
-        except ValueError:
-            raise UserError(
-                "Das Berichtsintervall in Monaten bitte als Zahl, z. B. bericht=3."
-            ) from None
         default = ctx.settings.periods.report_interval_months
-        if not 1 <= interval <= default:
-            raise UserError(
-                f"Das Berichtsintervall darf zwischen 1 und {default} Monaten liegen "
-                "(kürzere Zeiträume nach individueller Absprache)."
-            )
+        interval = parse_count(
+            raw_interval.removesuffix("monate").removesuffix("m"),
+            1,
+            default,
+            f"Das Berichtsintervall darf zwischen 1 und {default} Monaten liegen (kürzere "
+            "Zeiträume nach individueller Absprache), als Zahl, z. B. bericht=3.",
+        )
     if options:
         raise UserError(
             f"Unbekannte Angabe: {', '.join(sorted(options))[:60]}. Beispiel:\n{_NEW_CASE_EXAMPLE}"

@@ -23,7 +23,15 @@ from bot.errors import UserError
 from bot.formatting import CATEGORY_LABEL, fmt_date, fmt_date_wd
 from bot.messages import Attachment, Reply
 from bot.names import refuse_names
-from bot.parsing import parse_bool, parse_date, parse_duration, shown, split_args
+from bot.parsing import (
+    parse_bool,
+    parse_count,
+    parse_date,
+    parse_duration,
+    parse_id,
+    shown,
+    split_args,
+)
 from bot.registry import REGISTRY
 from scheduler.controlling import Quarter, month_of, week_of
 from storage import controlling as store
@@ -373,9 +381,9 @@ def correct(ctx: Ctx, args: str) -> Reply:
     reason = (options.pop("grund", None) or "").strip()
     if options or len(positional) < 2:
         raise UserError(f"Beispiele: {usage}")
-    raw_id = positional[0].lstrip("#")
-    if not raw_id.isdigit():
-        raise UserError(f"Bitte die Nummer des Eintrags angeben. Beispiele: {usage}")
+    raw_id = str(
+        parse_id(positional[0], f"Bitte die Nummer des Eintrags angeben. Beispiele: {usage}")
+    )
     if not 3 <= len(reason) <= 200:
         raise UserError(
             "Eine Korrektur braucht einen Grund (3 bis 200 Zeichen, ohne Namen von Klient*innen), "
@@ -494,12 +502,12 @@ def contract(ctx: Ctx, args: str) -> Reply:
         )
     planned = None
     if raw_hours is not None:
-        digits = raw_hours.replace(".", "").replace(" ", "")
-        if not digits.isdigit() or not 1 <= int(digits) <= 10_000_000:
-            raise UserError(
-                f"{shown(raw_hours)}: Stunden bitte als ganze Zahl, z. B. stunden=12000."
-            )
-        planned = int(digits)
+        planned = parse_count(
+            raw_hours.replace(".", "").replace(" ", ""),
+            1,
+            10_000_000,
+            f"{shown(raw_hours)}: Stunden bitte als ganze Zahl, z. B. stunden=12000.",
+        )
     elif year is not None:
         raise UserError(
             f"Bitte die Stunden für {year} angeben, z. B. /vertrag {year} stunden=12500."
@@ -518,10 +526,12 @@ def contract(ctx: Ctx, args: str) -> Reply:
             raise UserError("Das Ende der Laufzeit muss nach ihrem Beginn liegen.")
     steering = current.steering_percent if current else 15
     if raw_steering is not None:
-        value = raw_steering.rstrip("%").strip()
-        if not value.isdigit() or int(value) > 100:
-            raise UserError("Umsteuerungseffekt bitte in Prozent, z. B. steuerung=15.")
-        steering = int(value)
+        steering = parse_count(
+            raw_steering.rstrip("%"),
+            0,
+            100,
+            "Umsteuerungseffekt bitte in Prozent, z. B. steuerung=15.",
+        )
     if year is not None and not start.year <= year <= end.year:
         raise UserError(f"{year} liegt nicht in der Laufzeit {fmt_date(start)}–{fmt_date(end)}.")
     if current is None:

@@ -10,6 +10,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import DEADLINE_KIND_LABEL, fmt_date
 from bot.messages import Button, Reply
+from bot.parsing import parse_id
 from bot.registry import REGISTRY
 from storage.cases import can_see_case, open_deadlines_for
 from storage.enums import DeadlineStatus, OrgKind, Role
@@ -64,12 +65,12 @@ def my_deadlines(ctx: Ctx, args: str) -> Reply:
 )
 def mark_done(ctx: Ctx, args: str) -> Reply:
     """Mark a deadline done; the chain keeps it as history."""
-    raw = args.strip().lstrip("#")
-    if not raw.isdigit():
-        raise UserError(
-            "Bitte die Nummer der Frist angeben, z. B. /erledigt 12. /fristen zeigt die Nummern."
-        )
-    deadline = ctx.session.get(Deadline, int(raw))
+    number = parse_id(
+        args,
+        "Bitte die Nummer der Frist angeben, z. B. /erledigt 12. /fristen zeigt die Nummern.",
+    )
+    raw = str(number)
+    deadline = ctx.session.get(Deadline, number)
     case = None
     if deadline is not None and deadline.case_id is not None:
         case = ctx.session.get(Case, deadline.case_id)

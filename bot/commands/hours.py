@@ -17,8 +17,10 @@ from bot.parsing import (
     looks_like_date,
     looks_like_duration,
     parse_category,
+    parse_count,
     parse_date,
     parse_duration,
+    parse_id,
     parse_missed_reason,
     shown,
     split_args,
@@ -119,9 +121,12 @@ def log_hours(ctx: Ctx, args: str) -> Reply:
     if raw_participants is not None:
         if category is not HoursCategory.group:
             raise UserError("Teilnehmende werden nur bei Gruppenangeboten erfasst.")
-        if not raw_participants.isdigit() or not 1 <= int(raw_participants) <= 200:
-            raise UserError("Teilnehmende bitte als Zahl zwischen 1 und 200, z. B. teilnehmer=6.")
-        participants = int(raw_participants)
+        participants = parse_count(
+            raw_participants,
+            1,
+            200,
+            "Teilnehmende bitte als Zahl zwischen 1 und 200, z. B. teilnehmer=6.",
+        )
     reason = None
     raw_reason = options.pop("grund", None)
     if category is HoursCategory.missed:
@@ -218,11 +223,16 @@ def my_hours(ctx: Ctx, args: str) -> Reply:
 def undo_hours(ctx: Ctx, args: str) -> Reply:
     """Withdraw one of the sender's own entries; it stays in the audit log."""
     raw = args.strip().lstrip("#")
-    if raw and not raw.isdigit():
-        raise UserError(
-            "Bitte die Nummer des Eintrags angeben, z. B. /stunden_zurueck 42. /meinestunden zeigt die Nummern."
+    number = (
+        parse_id(
+            raw,
+            "Bitte die Nummer des Eintrags angeben, z. B. /stunden_zurueck 42. /meinestunden zeigt die Nummern.",
         )
-    entry = own_entry(ctx.session, ctx.staff_id, int(raw) if raw else None)
+        if raw
+        else None
+    )
+    raw = "" if number is None else str(number)
+    entry = own_entry(ctx.session, ctx.staff_id, number)
     if entry is None:
         raise UserError(
             f"Einen Eintrag #{raw} von dir finde ich nicht."

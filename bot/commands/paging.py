@@ -11,7 +11,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import fmt_datetime
 from bot.messages import Button, Reply
-from bot.parsing import parse_short_text, shown
+from bot.parsing import parse_id, parse_short_text, shown
 from bot.registry import REGISTRY
 from bot.rota_common import coordinates, phone, who
 from scheduler.rota_sweep import LAST_LEVEL, PAGE
@@ -107,9 +107,9 @@ def acknowledge(ctx: Ctx, args: str) -> Reply:
     )
     found: Page | None
     if number:
-        if not number.isdigit():
-            raise UserError(f"{shown(args)} ist keine Piepser-Nummer. Beispiel: /quittieren 7")
-        found = ctx.session.get(Page, int(number))
+        found = ctx.session.get(
+            Page, parse_id(number, "Das ist keine Piepser-Nummer. Beispiel: /quittieren 7")
+        )
     else:
         found = ctx.session.exec(
             select(Page)

@@ -8,6 +8,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import DEADLINE_KIND_LABEL
 from bot.messages import Reply
+from bot.parsing import parse_count, parse_id
 from bot.registry import REGISTRY
 from scheduler.engine import policy_for
 from scheduler.reminders import snooze_until
@@ -28,21 +29,22 @@ _MAX_DAYS = 30
 )
 def snooze(ctx: Ctx, args: str) -> Reply:
     """Pause the sender's reminders of one deadline for N days (default from the settings)."""
+    usage = (
+        "Bitte Nummer der Frist und Tage angeben, z. B. /spaeter 12 3. /fristen zeigt die Nummern."
+    )
     parts = args.replace("#", " ").split()
-    if not parts or not parts[0].isdigit() or len(parts) > 2:
-        raise UserError(
-            "Bitte Nummer der Frist und Tage angeben, z. B. /spaeter 12 3. "
-            "/fristen zeigt die Nummern."
-        )
+    if not parts or len(parts) > 2:
+        raise UserError(usage)
+    number = parse_id(parts[0], usage)
     days = ctx.settings.reminders.snooze_default_days
     if len(parts) == 2:
         raw_days = parts[1].lower().removesuffix("t").removesuffix("tage").removesuffix("tag")
-        if not raw_days.isdigit() or not 1 <= int(raw_days) <= _MAX_DAYS:
-            raise UserError(
-                f"Wie viele Tage? Bitte eine Zahl von 1 bis {_MAX_DAYS}, z. B. /spaeter {parts[0]} 3."
-            )
-        days = int(raw_days)
-    number = int(parts[0])
+        days = parse_count(
+            raw_days,
+            1,
+            _MAX_DAYS,
+            f"Wie viele Tage? Bitte eine Zahl von 1 bis {_MAX_DAYS}, z. B. /spaeter {number} 3.",
+        )
     deadline = ctx.session.get(Deadline, number)
     case = (
         None

@@ -30,6 +30,7 @@ from scheduler.rota import scheduled_holder, shift_of
 from scheduler.rota_sweep import OVERRIDE, SWAP
 from storage import outbox
 from storage import rota as store
+from storage.bounds import db_id
 from storage.enums import Role
 from storage.models import (
     OncallHandover,
@@ -302,7 +303,7 @@ def add_override(ctx: Ctx, args: str) -> Reply:
 )
 def cancel_override(ctx: Ctx, args: str) -> Reply:
     number = args.strip().lstrip("#")
-    override = ctx.session.get(OncallOverride, int(number)) if number.isdigit() else None
+    override = ctx.session.get(OncallOverride, found) if (found := db_id(number)) else None
     if override is None or override.cancelled_at is not None:
         raise UserError(f"Eine gültige Vertretung {shown(args or '?')} finde ich nicht.")
     absent = ctx.session.get(Staff, override.absent_staff_id)
@@ -414,7 +415,7 @@ def request_swap(ctx: Ctx, args: str) -> Reply:
 
 def _own_swap(ctx: Ctx, args: str) -> tuple[OncallSwap, store.RotaState]:
     number = args.strip().lstrip("#")
-    swap = ctx.session.get(OncallSwap, int(number)) if number.isdigit() else None
+    swap = ctx.session.get(OncallSwap, found) if (found := db_id(number)) else None
     if swap is None or ctx.staff_id not in (swap.holder_a, swap.holder_b, swap.requested_by):
         raise UserError(f"Einen Tausch {shown(args or '?')} mit dir finde ich nicht.")
     if swap.status != store.PENDING:

@@ -58,7 +58,7 @@ def test_bad_input_gets_german_answers(koopbot: Installation, codes: dict[str, s
     )
     assert jonas.say("/meinestunden jahr") == "Beispiele: /meinestunden · /meinestunden monat"
     assert jonas.say("/blabla") == (
-        "Den Befehl „blabla“ kenne ich nicht. /hilfe zeigt alle Befehle mit Beispielen."
+        "Diesen Befehl kenne ich nicht. /hilfe zeigt alle Befehle mit Beispielen."
     )
     assert jonas.say("x" * 2001) == (
         "Die Nachricht ist zu lang (höchstens 2000 Zeichen). Bitte kürzer fassen; "

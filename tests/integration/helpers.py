@@ -29,6 +29,16 @@ def row_counts(db: Database) -> dict[str, int]:
         }
 
 
+def after_failed_starts(before: dict[str, int], attempts: int) -> dict[str, int]:
+    """`before`, plus the security records a failed /start writes (issue 12): one attempt and
+    one audit entry each; nothing else changes."""
+    return {
+        **before,
+        "start_attempt": before["start_attempt"] + attempts,
+        "audit_log": before["audit_log"] + attempts,
+    }
+
+
 def all_rows(db: Database, model: type[M], *where: Any) -> list[M]:
     with db.session() as s:
         query = sm_select(model).where(*where) if where else sm_select(model)

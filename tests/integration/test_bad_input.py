@@ -37,16 +37,42 @@ def test_too_long_message(settings: Settings, db: Database, demo: dict[str, Chat
     assert demo["JB"].say(at_limit).startswith("Deine offenen Fristen bis")
 
 
-def test_unknown_command_is_named(db: Database, demo: dict[str, ChatUser]) -> None:
+def test_unknown_command_is_not_echoed(db: Database, demo: dict[str, ChatUser]) -> None:
+    """Without the `/` any sentence is a command word: it may be a client's name (P1)."""
     before = row_counts(db)
-    assert demo["JB"].say("/urlaub morgen") == (
-        "Den Befehl „urlaub“ kenne ich nicht. /hilfe zeigt alle Befehle mit Beispielen."
-    )
-    long_name = "a" * 60
-    assert f"„{'a' * 30}“" in demo["JB"].say(f"/{long_name}")
+    unknown = "Diesen Befehl kenne ich nicht. /hilfe zeigt alle Befehle mit Beispielen."
+    assert demo["JB"].say("/urlaub morgen") == unknown
+    assert demo["JB"].say("Kowalski braucht Hilfe") == unknown
+    assert "Kowalski" not in demo["JB"].say("Kowalski braucht Hilfe")
+    assert demo["JB"].say(f"/{'a' * 60}") == unknown
     assert demo["JB"].say("???") == texts.NOT_UNDERSTOOD
-    assert demo["JB"].say("Wie geht's?") == texts.unknown_command("Wie")
+    assert demo["JB"].say("Wie geht's?") == unknown
     assert row_counts(db) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("/frsiten", "fristen"),
+        ("erledgt 12", "erledigt"),
+        ("/faelel", "faelle"),
+        ("Hilfee", "hilfe"),
+    ],
+)
+def test_a_typo_gets_the_nearest_command(demo: dict[str, ChatUser], typed: str, meant: str) -> None:
+    assert demo["JB"].say(typed) == (
+        f"Diesen Befehl kenne ich nicht. Meinst du /{meant}? "
+        "/hilfe zeigt alle Befehle mit Beispielen."
+    )
+
+
+def test_only_commands_of_ones_role_are_suggested(demo: dict[str, ChatUser]) -> None:
+    # /einladen is for coordinators: a caseworker is not pointed to it.
+    assert "/einladen" in demo["MK"].say("/einladn")
+    assert "/einladen" not in demo["JB"].say("/einladn")
+    # In a group only group-safe commands are suggested.
+    assert "/notfall" in demo["JB"].say("/notfal", private=False)
+    assert "Meinst du" not in demo["JB"].say("/frsiten", private=False)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +179,7 @@ def test_unexpected_error_gives_apology_and_no_partial_write(
     [record] = [r for r in caplog.records if r.name == "bot.core"]
     assert record.exc_info is not None and "kaputt" in record.getMessage()
     # The fresh registry holds only what was registered there.
-    assert jonas.say("/fristen") == texts.unknown_command("fristen")
+    assert jonas.say("/fristen") == texts.unknown_command()
 
 
 def test_user_error_after_a_write_rolls_back_too(

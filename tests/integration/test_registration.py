@@ -16,6 +16,7 @@ from storage.staff import create_invite, hash_code
 from tests.conftest import ChatUser
 from tests.integration.helpers import (
     BOTH_BACKENDS,
+    after_failed_starts,
     audit_trail,
     last_audit_id,
     one_row,
@@ -55,7 +56,7 @@ def test_invite_code_registers_once(
     other = ChatUser(bot, "tg-666", transport="telegram")
     assert other.say(f"/start {demo_codes['JB']}") == texts.INVITE_INVALID
     assert other.say("/fristen") == texts.STRANGER
-    assert row_counts(db) == before
+    assert row_counts(db) == after_failed_starts(before, 1)
 
 
 def test_invite_code_is_not_case_or_dash_sensitive(bot: Bot, demo_codes: dict[str, str]) -> None:
@@ -86,7 +87,7 @@ def test_expired_invite_is_refused(
     clock.advance(timedelta(minutes=1))
     before = row_counts(db)
     assert ChatUser(bot, "late").say(f"/start {late} Paul Spät") == texts.INVITE_INVALID
-    assert row_counts(db) == before
+    assert row_counts(db) == after_failed_starts(before, 1)
     assert one_row(db, Invite, Invite.code_hash == hash_code(late)).used_at is None
 
 
@@ -128,7 +129,7 @@ def test_stranger_start_without_valid_code(
     assert stranger.say("/start AAAA-BBBB-CCCC") == texts.INVITE_INVALID
     # Registering in a group would tie an identity to a shared chat: refused.
     assert stranger.say(f"/start {demo_codes['JB']}", private=False) == texts.PRIVATE_ONLY
-    assert row_counts(db) == before
+    assert row_counts(db) == after_failed_starts(before, 1)  # the wrong code only
 
 
 def test_help_is_role_specific(demo: dict[str, ChatUser]) -> None:
