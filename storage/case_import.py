@@ -1,0 +1,198 @@
+"""Storage side of `koopbot import cases`: lookups in bulk and multi-row inserts.
+
+An import of 100,000 cases cannot afford the ORM's unit of work per case (about 7 ms each,
+issue 18): new cases, their meetings, deadlines and audit entries are written with one
+multi-row INSERT per batch (SQLAlchemy's insertmanyvalues, RETURNING the new ids in order),
+in the caller's transaction. Changed cases go through the ORM and the usual chain code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, insert, update
+from sqlmodel import Session, col, select
+
+from storage.enums import CaseStatus, LegalBasis, MeetingKind, OrgKind, StaffType
+from storage.models import AuditEntry, Case, Deadline, FeedState, Meeting, Organisation, Staff
+
+CHUNK = 1000  # rows per IN list or multi-row INSERT: well below SQLite's variable limit
+
+_CASES: Table = Case.__table__  # type: ignore[attr-defined]
+_MEETINGS: Table = Meeting.__table__  # type: ignore[attr-defined]
+_DEADLINES: Table = Deadline.__table__  # type: ignore[attr-defined]
+_AUDIT: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class OrgInfo:
+    id: int
+    name: str
+    kind: OrgKind
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    id: int
+    handle: str
+    organisation_id: int
+    org_kind: OrgKind
+    active: bool
+    staff_type: StaffType | None
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Everyone a row may name: staff by upper-case Kürzel, organisations by lower-case name."""
+
+    staff: dict[str, StaffInfo]
+    orgs: dict[str, OrgInfo]
+
+
+def load_directory(session: Session) -> Directory:
+    orgs = [
+        OrgInfo(o.id, o.name, o.kind)
+        for o in session.exec(select(Organisation))
+        if o.id is not None
+    ]
+    kinds = {o.id: o.kind for o in orgs}
+    staff = {
+        s.handle.upper(): StaffInfo(
+            s.id, s.handle, s.organisation_id, kinds[s.organisation_id], s.active, s.staff_type
+        )
+        for s in session.exec(select(Staff))
+        if s.id is not None
+    }
+    return Directory(staff, {" ".join(o.name.split()).lower(): o for o in orgs})
+
+
+@dataclass(frozen=True)
+class ExistingCase:
+    id: int
+    code: str
+    legal_basis: LegalBasis
+    start_date: date
+    provider_org_id: int
+    jugendamt_org_id: int
+    provider_staff_id: int | None
+    asd_staff_id: int | None
+    child_protection: bool
+    recommended: StaffType
+    report_interval_months: int | None
+    status: CaseStatus
+    next_hpg: datetime | None  # the first planned HPG from `now` on
+    next_hpg_id: int | None
+
+
+def existing_cases(
+    session: Session, codes: Sequence[str], now: datetime
+) -> dict[str, ExistingCase]:
+    """The stored cases among these codes, each with its next planned HPG."""
+    out: dict[str, ExistingCase] = {}
+    for start in range(0, len(codes), CHUNK):
+        chunk = list(codes[start : start + CHUNK])
+        cases = list(session.exec(select(Case).where(col(Case.code).in_(chunk))))
+        if not cases:
+            continue
+        hpgs: dict[int, Meeting] = {}
+        for meeting in session.exec(
+            select(Meeting)
+            .where(
+                col(Meeting.case_id).in_([c.id for c in cases]),
+                col(Meeting.kind) == MeetingKind.hpg,
+                col(Meeting.cancelled).is_(False),
+                col(Meeting.starts_at) >= now,
+            )
+            .order_by(col(Meeting.starts_at).desc())
+        ):
+            hpgs[meeting.case_id] = meeting  # the soonest wins
+        for c in cases:
+            assert c.id is not None
+            hpg = hpgs.get(c.id)
+            out[c.code] = ExistingCase(
+                id=c.id,
+                code=c.code,
+                legal_basis=c.legal_basis,
+                start_date=c.start_date,
+                provider_org_id=c.provider_org_id,
+                jugendamt_org_id=c.jugendamt_org_id,
+                provider_staff_id=c.provider_staff_id,
+                asd_staff_id=c.asd_staff_id,
+                child_protection=c.child_protection,
+                recommended=c.recommended_staff_type,
+                report_interval_months=c.report_interval_months,
+                status=c.status,
+                next_hpg=None if hpg is None else hpg.starts_at,
+                next_hpg_id=None if hpg is None else hpg.id,
+            )
+    return out
+
+
+def _insert_returning_ids(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    ids: list[int] = []
+    for start in range(0, len(rows), CHUNK):
+        result = session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            list(rows[start : start + CHUNK]),
+        )
+        ids += [int(row[0]) for row in result]
+    return ids
+
+
+def _insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(table), list(rows[start : start + CHUNK]))
+
+
+def insert_cases(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """New hzcase rows (every column but id given); their ids in the same order."""
+    return _insert_returning_ids(session, _CASES, rows)
+
+
+def insert_meetings(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    return _insert_returning_ids(session, _MEETINGS, rows)
+
+
+def insert_deadlines(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """New deadlines; `reminder_at` is left to its server default, so the sweep plans them."""
+    _insert(session, _DEADLINES, rows)
+
+
+def insert_audit(
+    session: Session,
+    *,
+    at: datetime,
+    action: str,
+    entity: str,
+    entries: Iterable[tuple[int, Mapping[str, str | int | bool | None]]],
+) -> None:
+    """Audit entries by the command line, one per (entity id, details)."""
+    _insert(
+        session,
+        _AUDIT,
+        [
+            {
+                "at": at,
+                "actor_staff_id": None,
+                "actor": "cli",
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "details": json.dumps(dict(details), sort_keys=True, default=str),
+            }
+            for entity_id, details in entries
+        ],
+    )
+
+
+def feeds_changed(session: Session) -> None:
+    """Raise the feed change counter once (multi-row inserts pass by the ORM's listener)."""
+    session.execute(
+        update(FeedState).where(col(FeedState.id) == 1).values(version=col(FeedState.version) + 1)
+    )
