@@ -56,7 +56,14 @@ class StaffRow:
     minutes: int
 
 
-def _where(scope: Scope, first: date, last: date) -> list[ColumnElement[bool]]:
+def _where(
+    scope: Scope, first: date, last: date, *, case_joined: bool = False
+) -> list[ColumnElement[bool]]:
+    """Conditions on hours entries; `case_joined` when the query joins the entry's case.
+
+    A case-bound scope (the ASD's view) is a condition on that joined case, or else a
+    subquery of the cases: either way the cases come first, by the person or the office.
+    """
     where: list[ColumnElement[bool]] = [
         col(HoursEntry.day) >= first,
         col(HoursEntry.day) <= last,
@@ -66,7 +73,12 @@ def _where(scope: Scope, first: date, last: date) -> list[ColumnElement[bool]]:
         where.append(col(HoursEntry.organisation_id) == scope.organisation_id)
     if scope.staff_id is not None:
         where.append(col(HoursEntry.staff_id) == scope.staff_id)
-    if scope.case_bound:
+    if scope.case_bound and case_joined:
+        if scope.asd_staff_id is not None:
+            where.append(col(Case.asd_staff_id) == scope.asd_staff_id)
+        if scope.jugendamt_org_id is not None:
+            where.append(col(Case.jugendamt_org_id) == scope.jugendamt_org_id)
+    elif scope.case_bound:
         cases = select(col(Case.id))
         if scope.asd_staff_id is not None:
             cases = cases.where(col(Case.asd_staff_id) == scope.asd_staff_id)
@@ -237,7 +249,7 @@ def direct_by_case(
                 func.count(),
             )
             .join(Case, col(Case.id) == col(HoursEntry.case_id))
-            .where(*_where(scope, first, last))
+            .where(*_where(scope, first, last, case_joined=True))
             .group_by(col(Case.code), col(HoursEntry.category))
             .order_by(col(Case.code), col(HoursEntry.category))
         )
