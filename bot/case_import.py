@@ -53,7 +53,6 @@ class NewCase:
     recommended: StaffType
     child_protection: bool
     hpg_at: datetime | None
-    preview: list[DerivedDeadline]  # the chain as it will be derived (case id not yet known)
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def plan_import(
         try:
             current = existing.get(row.code)
             if current is None:
-                plan.new.append(_new_case(row, settings, calendar, now))
+                plan.new.append(_new_case(row, settings))
             else:
                 update = _update(row, current, staff_by_id, settings, now)
                 if update is None:
@@ -175,7 +174,7 @@ def _chain(
     return derive_case_deadlines(facts, calendar, settings.periods, now.date())
 
 
-def _new_case(row: CaseRow, settings: Settings, calendar: WorkCalendar, now: datetime) -> NewCase:
+def _new_case(row: CaseRow, settings: Settings) -> NewCase:
     child = bool(row.child_protection)
     if child and row.recommended is None:
         raise RowError(
@@ -186,9 +185,16 @@ def _new_case(row: CaseRow, settings: Settings, calendar: WorkCalendar, now: dat
     person = row.provider_staff
     recommended = row.recommended or (person.staff_type if person else None) or StaffType.fachkraft
     _check_binding(child, recommended, person)
-    hpg_at = _hpg_at(row, settings)
-    preview = _chain(0, row, None if hpg_at is None else (0, hpg_at), settings, calendar, now)
-    return NewCase(row, recommended, child, hpg_at, preview)
+    return NewCase(row, recommended, child, _hpg_at(row, settings))
+
+
+def preview(
+    new: NewCase, settings: Settings, calendar: WorkCalendar, now: datetime
+) -> list[DerivedDeadline]:
+    """The chain a new case will get, for the dry run (its id is not known yet)."""
+    return _chain(
+        0, new.row, None if new.hpg_at is None else (0, new.hpg_at), settings, calendar, now
+    )
 
 
 def _handle(staff_by_id: dict[int, StaffInfo], staff_id: int | None) -> str:

@@ -12,12 +12,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bot.case_file import FileError, read_case_file
-from bot.case_import import ImportPlan, Progress, apply_import, plan_import
+from bot.case_import import ImportPlan, Progress, apply_import, plan_import, preview
 from bot.core import build_calendar
 from bot.errors import UserError
 from bot.formatting import LEGAL_BASIS_LABEL, fmt_date, fmt_datetime
 from bot.parsing import parse_date
 from config.settings import Settings
+from scheduler.workdays import WorkCalendar
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -68,14 +69,24 @@ def _done_before(raw: str | None, today: date) -> date | None:
     return parse_date(raw, today, prefer="past")
 
 
-def _print_plan(plan: ImportPlan, *, details: bool, today: date, done_before: date | None) -> None:
+def _print_plan(
+    plan: ImportPlan,
+    *,
+    details: bool,
+    settings: Settings,
+    calendar: WorkCalendar,
+    now: datetime,
+    done_before: date | None,
+) -> None:
+    today = now.date()
     for refusal in plan.refused:
         print(f"Zeile {refusal.line} abgelehnt – {refusal.reason}")
     if details:
         for new in plan.new:
-            done = [d for d in new.preview if done_before is not None and d.due < done_before]
-            late = [d for d in new.preview if d.due < today and d not in done]
-            note = f"{len(new.preview)} Fristen"
+            chain = preview(new, settings, calendar, now)
+            done = [d for d in chain if done_before is not None and d.due < done_before]
+            late = [d for d in chain if d.due < today and d not in done]
+            note = f"{len(chain)} Fristen"
             note += f", {len(done)} als erledigt" if done else ""
             note += f", davon {len(late)} überfällig" if late else ""
             hpg = f", HPG {fmt_datetime(new.hpg_at)}" if new.hpg_at else ""
@@ -108,7 +119,14 @@ def run(args: argparse.Namespace, settings: Settings, db: Database, now: datetim
                 plan = plan_import(
                     session, case_file, settings=settings, calendar=calendar, now=now, progress=step
                 )
-            _print_plan(plan, details=args.dry_run, today=now.date(), done_before=done_before)
+            _print_plan(
+                plan,
+                details=args.dry_run,
+                settings=settings,
+                calendar=calendar,
+                now=now,
+                done_before=done_before,
+            )
             if args.dry_run:
                 print("Probelauf: nichts gespeichert.")
                 return 1 if plan.refused else 0

@@ -92,11 +92,36 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         # Issue 18: who sees a case (P2), then open before closed, in code order: /faelle
         # reads one page of a person's cases and counts them from the index alone, and
-        # /fristen starts from these cases instead of from all open deadlines.
-        Index("ix_hzcase_provider_staff_status_code", "provider_staff_id", "status", "code"),
-        Index("ix_hzcase_asd_staff_status_code", "asd_staff_id", "status", "code"),
-        Index("ix_hzcase_provider_org_status_code", "provider_org_id", "status", "code"),
-        Index("ix_hzcase_jugendamt_org_status_code", "jugendamt_org_id", "status", "code"),
+        # /fristen starts from these cases instead of from all open deadlines. The id rides
+        # along (SQLite's rowid does by itself), so joins from these cases read the index only.
+        Index(
+            "ix_hzcase_provider_staff_status_code",
+            "provider_staff_id",
+            "status",
+            "code",
+            postgresql_include=["id"],
+        ),
+        Index(
+            "ix_hzcase_asd_staff_status_code",
+            "asd_staff_id",
+            "status",
+            "code",
+            postgresql_include=["id"],
+        ),
+        Index(
+            "ix_hzcase_provider_org_status_code",
+            "provider_org_id",
+            "status",
+            "code",
+            postgresql_include=["id"],
+        ),
+        Index(
+            "ix_hzcase_jugendamt_org_status_code",
+            "jugendamt_org_id",
+            "status",
+            "code",
+            postgresql_include=["id"],
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True)
