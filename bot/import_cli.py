@@ -55,7 +55,7 @@ def _bar(total: int, label: str) -> Iterator[Progress]:
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=label, unit=" Zeilen", file=sys.stdout, leave=False) as bar:
+    with tqdm(total=total, desc=label, unit=" Zeilen", file=sys.stdout) as bar:
 
         def step(n: int) -> None:
             bar.update(n)
