@@ -59,10 +59,11 @@ class StaffRow:
 def _where(
     scope: Scope, first: date, last: date, *, case_joined: bool = False
 ) -> list[ColumnElement[bool]]:
-    """Conditions on hours entries; `case_joined` when the query joins the entry's case.
+    """Conditions on hours entries; `case_joined` when the query also joins the entry's case.
 
-    A case-bound scope (the ASD's view) is a condition on that joined case, or else a
-    subquery of the cases: either way the cases come first, by the person or the office.
+    A case-bound scope (the ASD's view) starts from the cases of the person or the office
+    (issue 18): a subquery of their ids, and, where the case is joined, the same condition
+    on it, so neither SQLite nor PostgreSQL reads every organisation's quarter to find them.
     """
     where: list[ColumnElement[bool]] = [
         col(HoursEntry.day) >= first,
@@ -73,18 +74,17 @@ def _where(
         where.append(col(HoursEntry.organisation_id) == scope.organisation_id)
     if scope.staff_id is not None:
         where.append(col(HoursEntry.staff_id) == scope.staff_id)
-    if scope.case_bound and case_joined:
-        if scope.asd_staff_id is not None:
-            where.append(col(Case.asd_staff_id) == scope.asd_staff_id)
-        if scope.jugendamt_org_id is not None:
-            where.append(col(Case.jugendamt_org_id) == scope.jugendamt_org_id)
-    elif scope.case_bound:
+    if scope.case_bound:
         cases = select(col(Case.id))
         if scope.asd_staff_id is not None:
             cases = cases.where(col(Case.asd_staff_id) == scope.asd_staff_id)
         if scope.jugendamt_org_id is not None:
             cases = cases.where(col(Case.jugendamt_org_id) == scope.jugendamt_org_id)
         where.append(col(HoursEntry.case_id).in_(cases))
+        if case_joined and scope.asd_staff_id is not None:
+            where.append(col(Case.asd_staff_id) == scope.asd_staff_id)
+        if case_joined and scope.jugendamt_org_id is not None:
+            where.append(col(Case.jugendamt_org_id) == scope.jugendamt_org_id)
     return where
 
 
