@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from agency import Shape, build
 
 from bot.case_file import CaseFile
-from bot.case_import import apply_import, plan_import
+from bot.case_import import apply_import
+from bot.case_plan import plan_import
 from bot.core import Bot, build_calendar
 from bot.demo import load_demo
 from bot.messages import Incoming, Sender

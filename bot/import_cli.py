@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.case_file import FileError, read_case_file
-from bot.case_import import ImportPlan, Progress, apply_import, plan_import, preview
+from bot.case_file import read_case_file
+from bot.case_import import apply_import
+from bot.case_plan import ImportPlan, Progress, plan_import, preview
 from bot.core import build_calendar
 from bot.errors import UserError
 from bot.formatting import LEGAL_BASIS_LABEL, fmt_date, fmt_datetime
@@ -146,11 +147,8 @@ def run(args: argparse.Namespace, settings: Settings, db: Database, now: datetim
                     done_before=done_before,
                     progress=step,
                 )
-    except FileError as exc:
-        print(f"koopbot: {exc}", file=sys.stderr)
-        return 2
     except Exception:
-        log.exception("case import of %s failed", args.file.name)
+        log.exception("case import failed; nothing was written")
         print(
             "koopbot: Der Import ist abgebrochen; es wurde nichts gespeichert. Einzelheiten "
             "stehen im Protokoll (koopbot.log im Datenordner).",

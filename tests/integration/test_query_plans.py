@@ -24,7 +24,8 @@ from sqlalchemy import event, insert, text
 from sqlmodel import Session, select
 
 from bot.case_file import CaseFile, RawRow
-from bot.case_import import apply_import, plan_import
+from bot.case_import import apply_import
+from bot.case_plan import plan_import
 from bot.core import Bot
 from config.settings import Settings
 from scheduler.clock import FixedClock
