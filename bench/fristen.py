@@ -9,8 +9,11 @@ bulk-inserted; then bot.core.Bot.handle is timed. SQLite in a temporary director
 --postgres URL also on a fresh PostgreSQL database created next to URL's and dropped after.
 `--single-org` puts every case into the demo organisation (its coordinators see them all).
 
-    .venv/bin/python bench/fristen.py [--cases 10000] [--calls 50] [--explain]
-    .venv/bin/python bench/fristen.py --cases 100000 --postgres postgresql+psycopg://root@127.0.0.1:5432/test
+    .venv/bin/python bench/fristen.py [--sizes 10000,100000] [--calls 50] [--explain]
+    .venv/bin/python bench/fristen.py --sizes 10000,100000 --postgres postgresql+psycopg://root@127.0.0.1:5432/test
+
+The sizes are measured in turns, call by call, in one process: on a shared machine the load
+falls on all of them alike, and the ratio of their p95 is what the issue's goal is about.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -153,19 +156,6 @@ class Timing:
         return statistics.quantiles(self.samples_ms, n=20, method="inclusive")[18]
 
 
-def measure(bot: Bot, user_id: str, command: str, calls: int) -> Timing:
-    message = Incoming(Sender("console", user_id), f"console:{user_id}", command)
-    began = time.perf_counter()
-    reply = bot.handle(message)
-    first = (time.perf_counter() - began) * 1000
-    samples = []
-    for _ in range(calls):
-        began = time.perf_counter()
-        bot.handle(message)
-        samples.append((time.perf_counter() - began) * 1000)
-    return Timing(first, samples, reply.text)
-
-
 @contextmanager
 def statements(engine: Engine) -> Iterator[list[tuple[float, str, Any]]]:
     """Record (milliseconds, SQL, parameters) of every statement run inside the block."""
@@ -213,25 +203,61 @@ def commands_of(user_id: str, population: Population) -> list[str]:
     return out
 
 
-def report(
-    label: str, db: Database, settings: Settings, population: Population, calls: int
-) -> dict[tuple[str, str], Timing]:
-    bot = Bot(settings, db, SystemClock(settings.tz))
-    print(f"\n{label}: via Bot.handle, {calls} calls each after one cold call")
-    print(f"  {'who':<34}{'command':<22}{'first':>8}{'median':>9}{'p95':>9}{'max':>9}")
-    results = {}
-    for user_id, who in population.users.items():
-        for command in commands_of(user_id, population):
-            timing = measure(bot, user_id, command, calls)
-            results[(user_id, command)] = timing
-            shown = command if not command.startswith("/fall ") else "/fall CODE"
-            print(
-                f"  {who:<34}{shown:<22}{timing.first_ms:7.1f} {timing.median:8.1f} "
-                f"{timing.p95:8.1f} {max(timing.samples_ms):8.1f}  ms"
+@dataclass
+class Instance:
+    """One database of one size, built and ready to be asked."""
+
+    size: int
+    db: Database
+    settings: Settings
+    population: Population
+    bot: Bot
+
+
+def _once(bot: Bot, user_id: str, command: str) -> tuple[float, str]:
+    message = Incoming(Sender("console", user_id), f"console:{user_id}", command)
+    began = time.perf_counter()
+    reply = bot.handle(message)
+    return (time.perf_counter() - began) * 1000, reply.text
+
+
+def report(label: str, instances: list[Instance], calls: int) -> dict[tuple[int, str, str], Timing]:
+    """Every command of every measured person, the sizes taking turns call by call, so that
+    the load of a shared machine falls on all of them alike (the ratio is what counts)."""
+    sizes = " vs ".join(f"{i.size:,}" for i in instances)
+    print(f"\n{label}: via Bot.handle, {calls} calls each after one cold call, {sizes} cases")
+    head = "".join(f"{f'p50/p95 ms @{i.size // 1000}k':>19}" for i in instances)
+    print(f"  {'who':<34}{'command':<20}{head}{'p95 ratio':>11}")
+    results: dict[tuple[int, str, str], Timing] = {}
+    first = instances[0].population
+    for user_id, who in first.users.items():
+        for command in commands_of(user_id, first):
+            samples: dict[int, list[float]] = {i.size: [] for i in instances}
+            firsts: dict[int, tuple[float, str]] = {}
+            for n in range(calls + 1):
+                for inst in instances:
+                    actual = command
+                    if command.startswith("/fall "):
+                        actual = f"/fall {inst.population.cases_of[user_id]}"
+                    ms, reply = _once(inst.bot, user_id, actual)
+                    if n == 0:
+                        firsts[inst.size] = (ms, reply)
+                    else:
+                        samples[inst.size].append(ms)
+            cells = ""
+            for inst in instances:
+                timing = Timing(firsts[inst.size][0], samples[inst.size], firsts[inst.size][1])
+                results[(inst.size, user_id, command)] = timing
+                cells += f"{timing.median:12.1f}/{timing.p95:6.1f}"
+            ratio = results[(instances[-1].size, user_id, command)].p95 / max(
+                results[(instances[0].size, user_id, command)].p95, 0.001
             )
-    for user_id, who in population.users.items():
-        head = results[(user_id, "/fristen")].reply.splitlines()[0]
-        print(f"  /fristen heading for {who}: {head}")
+            shown = command if not command.startswith("/fall ") else "/fall CODE"
+            print(f"  {who:<34}{shown:<20}{cells}{ratio:10.2f}x")
+    for inst in instances:
+        for user_id, who in inst.population.users.items():
+            head = results[(inst.size, user_id, "/fristen")].reply.splitlines()[0]
+            print(f"  {inst.size:>7,} cases, /fristen for {who}: {head}")
     return results
 
 
@@ -251,37 +277,43 @@ def diagnose(db: Database, settings: Settings, user_id: str, command: str) -> No
             print(f"    | {line}")
 
 
-def run_backend(
-    label: str, url: str, data_dir: Path, args: argparse.Namespace
-) -> dict[tuple[str, str], Timing]:
+def build_instance(size: int, url: str, data_dir: Path, args: argparse.Namespace) -> Instance:
     settings = Settings(data_dir=data_dir, database_url=url)
     db = Database(url)
-    shape = Shape(cases=args.cases, single_org=args.single_org)
+    began = time.perf_counter()
+    db.upgrade()
+    population = populate(
+        db, settings, Shape(cases=size, single_org=args.single_org), args.hours_per_case
+    )
+    print(
+        f"  {size:,} cases: setup {time.perf_counter() - began:.1f} s "
+        f"(imported in {population.import_seconds:.1f} s, "
+        f"{population.cases / population.import_seconds:.0f} cases/s), "
+        f"{population.deadlines} deadlines ({population.open_deadlines} open), "
+        f"{population.hours} hours entries",
+        flush=True,
+    )
+    return Instance(size, db, settings, population, Bot(settings, db, SystemClock(settings.tz)))
+
+
+def run_backend(label: str, instances: list[Instance], args: argparse.Namespace) -> None:
     try:
-        began = time.perf_counter()
-        db.upgrade()
-        population = populate(db, settings, shape, args.hours_per_case)
-        setup = time.perf_counter() - began
-        print(
-            f"\n{label}: setup {setup:.1f} s for {population.cases} cases "
-            f"(imported in {population.import_seconds:.1f} s, "
-            f"{population.cases / population.import_seconds:.0f} cases/s), "
-            f"{population.deadlines} deadlines ({population.open_deadlines} open), "
-            f"{population.hours} hours entries"
+        report(f"{label}, fresh", instances, args.calls)
+        for inst in instances:
+            refresh_statistics(inst.db)
+        analysed = "ANALYZE" if _is_sqlite(instances[0].db) else "VACUUM ANALYZE"
+        results = report(f"{label}, after {analysed}", instances, args.calls)
+        largest = instances[-1]
+        _diagnose_slow(
+            largest.db,
+            largest.settings,
+            {(u, c): t for (size, u, c), t in results.items() if size == largest.size},
+            args.explain,
+            largest.population,
         )
-        results = report(f"{label}, fresh", db, settings, population, args.calls)
-        refresh_statistics(db)
-        results = report(
-            f"{label}, after {'ANALYZE' if _is_sqlite(db) else 'VACUUM ANALYZE'}",
-            db,
-            settings,
-            population,
-            args.calls,
-        )
-        _diagnose_slow(db, settings, results, args.explain)
-        return results
     finally:
-        db.dispose()
+        for inst in instances:
+            inst.db.dispose()
 
 
 def _is_sqlite(db: Database) -> bool:
@@ -289,7 +321,11 @@ def _is_sqlite(db: Database) -> bool:
 
 
 def _diagnose_slow(
-    db: Database, settings: Settings, results: dict[tuple[str, str], Timing], everything: bool
+    db: Database,
+    settings: Settings,
+    results: dict[tuple[str, str], Timing],
+    everything: bool,
+    population: Population,
 ) -> None:
     slow = sorted(results, key=lambda key: results[key].p95, reverse=True)
     if everything:
@@ -297,6 +333,8 @@ def _diagnose_slow(
     else:
         slow = [key for key in slow[:3] if results[key].p95 > THRESHOLD_MS]
     for user_id, command in slow:
+        if command.startswith("/fall "):
+            command = f"/fall {population.cases_of[user_id]}"
         diagnose(db, settings, user_id, command)
 
 
@@ -312,10 +350,10 @@ def refresh_statistics(db: Database) -> None:
 
 
 @contextmanager
-def fresh_postgres(url: str) -> Iterator[str]:
+def fresh_postgres(url: str, suffix: str = "") -> Iterator[str]:
     """A new database beside the one in `url`, dropped afterwards; yields its URL."""
     base = make_url(url)
-    name = f"koopbot_bench_{os.getpid()}"
+    name = f"koopbot_bench_{os.getpid()}{suffix}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -331,42 +369,40 @@ def fresh_postgres(url: str) -> Iterator[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument(
+        "--sizes",
+        default="10000",
+        help="comma-separated case counts, measured in turns (e.g. 10000,100000)",
+    )
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--hours-per-case", type=int, default=6)
     parser.add_argument("--single-org", action="store_true", help="every case in one provider")
-    parser.add_argument("--postgres", metavar="URL", help="also run on a fresh PostgreSQL database")
+    parser.add_argument("--postgres", metavar="URL", help="also run on fresh PostgreSQL databases")
     parser.add_argument("--no-sqlite", action="store_true", help="only the PostgreSQL run")
     parser.add_argument("--explain", action="store_true", help="show the plans of /fristen")
-    parser.add_argument("--keep", type=Path, help="build the SQLite database in this directory")
     args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
     for key in [k for k in os.environ if k.startswith("KOOPBOT_")]:
         del os.environ[key]  # the bench's own settings, not the caller's
-
-    runs: list[tuple[str, Callable[[Path], dict[tuple[str, str], Timing]]]] = []
+    print(f"koopbot listing bench, Python {sys.version.split()[0]}, sizes {sizes}")
     if not args.no_sqlite:
-        runs.append(
-            (
-                "SQLite",
-                lambda tmp: run_backend("SQLite", f"sqlite:///{tmp / 'bench.db'}", tmp, args),
-            )
-        )
-    if args.postgres:
-
-        def on_postgres(tmp: Path) -> dict[tuple[str, str], Timing]:
-            with fresh_postgres(args.postgres) as url:
-                return run_backend("PostgreSQL", url, tmp, args)
-
-        runs.append(("PostgreSQL", on_postgres))
-    print(f"koopbot listing bench, Python {sys.version.split()[0]}, {args.cases} cases")
-    for label, run in runs:
-        if label == "SQLite" and args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            (args.keep / "bench.db").unlink(missing_ok=True)
-            run(args.keep)
-            continue
         with tempfile.TemporaryDirectory(prefix="koopbot-bench-") as tmp:
-            run(Path(tmp))
+            print("\nSQLite:")
+            instances = [
+                build_instance(n, f"sqlite:///{Path(tmp) / f'bench{n}.db'}", Path(tmp), args)
+                for n in sizes
+            ]
+            run_backend("SQLite", instances, args)
+    if args.postgres:
+        with tempfile.TemporaryDirectory(prefix="koopbot-bench-") as tmp, ExitStack() as stack:
+            print("\nPostgreSQL:")
+            instances = [
+                build_instance(
+                    n, stack.enter_context(fresh_postgres(args.postgres, f"_{n}")), Path(tmp), args
+                )
+                for n in sizes
+            ]
+            run_backend("PostgreSQL", instances, args)
     return 0
 
 
