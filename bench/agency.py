@@ -74,6 +74,8 @@ def build(session: Session, shape: Shape, now: datetime, seed: int = 20261201) -
     if shape.single_org:
         per_provider = {PROVIDER: shape.cases}
         per_office = {JUGENDAMT: shape.cases}
+    elif shape.cases < shape.office_cases:
+        raise ValueError(f"at least {shape.office_cases} cases, the demo office's share")
     else:
         others = max(0, shape.cases - shape.office_cases)
         per_provider = {PROVIDER: shape.provider_cases}

@@ -214,11 +214,13 @@ class Instance:
     bot: Bot
 
 
-def _once(bot: Bot, user_id: str, command: str) -> tuple[float, str]:
+def _once(bot: Bot, user_id: str, command: str) -> tuple[float, float, str]:
+    """Wall and CPU milliseconds of one request (CPU: this process only, so on PostgreSQL
+    without the server's part; on a crowded machine it is the steadier figure)."""
     message = Incoming(Sender("console", user_id), f"console:{user_id}", command)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     reply = bot.handle(message)
-    return (time.perf_counter() - began) * 1000, reply.text
+    return (time.perf_counter() - began) * 1000, (time.process_time() - cpu) * 1000, reply.text
 
 
 def report(label: str, instances: list[Instance], calls: int) -> dict[tuple[int, str, str], Timing]:
@@ -227,23 +229,26 @@ def report(label: str, instances: list[Instance], calls: int) -> dict[tuple[int,
     sizes = " vs ".join(f"{i.size:,}" for i in instances)
     print(f"\n{label}: via Bot.handle, {calls} calls each after one cold call, {sizes} cases")
     head = "".join(f"{f'p50/p95 ms @{i.size // 1000}k':>19}" for i in instances)
-    print(f"  {'who':<34}{'command':<20}{head}{'p95 ratio':>11}")
+    cpu_head = "".join(f"{f'cpu p95 @{i.size // 1000}k':>14}" for i in instances)
+    print(f"  {'who':<34}{'command':<20}{head}{'p95 ratio':>11}{cpu_head}")
     results: dict[tuple[int, str, str], Timing] = {}
     first = instances[0].population
     for user_id, who in first.users.items():
         for command in commands_of(user_id, first):
             samples: dict[int, list[float]] = {i.size: [] for i in instances}
+            cpu: dict[int, list[float]] = {i.size: [] for i in instances}
             firsts: dict[int, tuple[float, str]] = {}
             for n in range(calls + 1):
                 for inst in instances:
                     actual = command
                     if command.startswith("/fall "):
                         actual = f"/fall {inst.population.cases_of[user_id]}"
-                    ms, reply = _once(inst.bot, user_id, actual)
+                    ms, cpu_ms, reply = _once(inst.bot, user_id, actual)
                     if n == 0:
                         firsts[inst.size] = (ms, reply)
                     else:
                         samples[inst.size].append(ms)
+                        cpu[inst.size].append(cpu_ms)
             cells = ""
             for inst in instances:
                 timing = Timing(firsts[inst.size][0], samples[inst.size], firsts[inst.size][1])
@@ -253,7 +258,8 @@ def report(label: str, instances: list[Instance], calls: int) -> dict[tuple[int,
                 results[(instances[0].size, user_id, command)].p95, 0.001
             )
             shown = command if not command.startswith("/fall ") else "/fall CODE"
-            print(f"  {who:<34}{shown:<20}{cells}{ratio:10.2f}x")
+            cpu_cells = "".join(f"{Timing(0, cpu[i.size], '').p95:14.1f}" for i in instances)
+            print(f"  {who:<34}{shown:<20}{cells}{ratio:10.2f}x{cpu_cells}")
     for inst in instances:
         for user_id, who in inst.population.users.items():
             head = results[(inst.size, user_id, "/fristen")].reply.splitlines()[0]
