@@ -125,7 +125,6 @@ def sync_deadlines(
     organisation_id: int,
     jugendamt_org_id: int | None,
     now: datetime,
-    flush: bool = True,
 ) -> ChainChanges:
     """Make the stored deadlines match the derived ones, keyed by `key`.
 
@@ -170,8 +169,7 @@ def sync_deadlines(
         if deadline.key not in seen and deadline.status is DeadlineStatus.open:
             deadline.status, deadline.updated_at = DeadlineStatus.cancelled, now
             changes.cancelled.append(deadline)
-    if flush:
-        session.flush()
+    session.flush()
     return changes
 
 
