@@ -1,9 +1,10 @@
 """Storage side of `koopbot import cases`: lookups in bulk and multi-row inserts.
 
 An import of 100,000 cases cannot afford the ORM's unit of work per case (about 7 ms each,
-issue 18): new cases, their meetings, deadlines and audit entries are written with one
-multi-row INSERT per batch (SQLAlchemy's insertmanyvalues, RETURNING the new ids in order),
-in the caller's transaction. Changed cases go through the ORM and the usual chain code.
+issue 18): new cases, their meetings, deadlines and audit entries are written in bulk, in the
+caller's transaction: on SQLite one multi-row INSERT per batch (SQLAlchemy's insertmanyvalues,
+RETURNING the new ids in order), on PostgreSQL with COPY (ids drawn from the sequence first).
+Changed cases go through the ORM and the usual chain code.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, insert, text, update
 from sqlmodel import Session, col, select
 
 from storage.enums import CaseStatus, LegalBasis, MeetingKind, OrgKind, StaffType
@@ -135,7 +137,24 @@ def existing_cases(
 def _insert_returning_ids(
     session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
 ) -> list[int]:
-    ids: list[int] = []
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        # Ids from the table's sequence first, then COPY: a multi-row INSERT ... RETURNING
+        # of 1,000 rows is a statement psycopg parses anew each time, slower than the write.
+        sequence = session.execute(
+            text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+        ).scalar_one()
+        ids = [
+            int(i)
+            for i in session.execute(
+                text("SELECT nextval(:sequence) FROM generate_series(1, :n)"),
+                {"sequence": sequence, "n": len(rows)},
+            ).scalars()
+        ]
+        _copy(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+        return ids
+    ids = []
     for start in range(0, len(rows), CHUNK):
         result = session.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True),
@@ -146,8 +165,39 @@ def _insert_returning_ids(
 
 
 def _insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        _copy(session, table, rows)
+        return
     for start in range(0, len(rows), CHUNK):
         session.execute(insert(table), list(rows[start : start + CHUNK]))
+
+
+def _copy(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """PostgreSQL's COPY, in the session's transaction: several times faster than INSERTs.
+
+    COPY passes by SQLAlchemy's column types, so values are given as the database stores
+    them: enums by name (as SQLAlchemy's Enum stores them), aware datetimes as they are.
+    """
+    columns = list(rows[0])
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row([_stored(row[c]) for c in columns])
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError("naive datetime given where an aware one is required")
+    return value
 
 
 def insert_cases(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
