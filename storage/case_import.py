@@ -17,7 +17,8 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Table, insert, text, update
-from sqlmodel import Session, col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from storage.enums import CaseStatus, LegalBasis, MeetingKind, OrgKind, StaffType
 from storage.models import AuditEntry, Case, Deadline, FeedState, Meeting, Organisation, Staff
@@ -56,18 +57,26 @@ class Directory:
 
 
 def load_directory(session: Session) -> Directory:
+    # Plain rows, not ORM objects: thousands of them in the session would make every later
+    # flush of the import walk them.
     orgs = [
-        OrgInfo(o.id, o.name, o.kind)
-        for o in session.exec(select(Organisation))
-        if o.id is not None
+        OrgInfo(int(i), name, kind)
+        for i, name, kind in session.execute(
+            sa_select(col(Organisation.id), col(Organisation.name), col(Organisation.kind))
+        )
     ]
     kinds = {o.id: o.kind for o in orgs}
     staff = {
-        s.handle.upper(): StaffInfo(
-            s.id, s.handle, s.organisation_id, kinds[s.organisation_id], s.active, s.staff_type
+        handle.upper(): StaffInfo(int(i), handle, org_id, kinds[org_id], active, staff_type)
+        for i, handle, org_id, active, staff_type in session.execute(
+            sa_select(
+                col(Staff.id),
+                col(Staff.handle),
+                col(Staff.organisation_id),
+                col(Staff.active),
+                col(Staff.staff_type),
+            )
         )
-        for s in session.exec(select(Staff))
-        if s.id is not None
     }
     return Directory(staff, {" ".join(o.name.split()).lower(): o for o in orgs})
 
@@ -90,30 +99,47 @@ class ExistingCase:
     next_hpg_id: int | None
 
 
+_CASE_COLUMNS = (
+    "id",
+    "code",
+    "legal_basis",
+    "start_date",
+    "provider_org_id",
+    "jugendamt_org_id",
+    "provider_staff_id",
+    "asd_staff_id",
+    "child_protection",
+    "recommended_staff_type",
+    "report_interval_months",
+    "status",
+)
+
+
 def existing_cases(
     session: Session, codes: Sequence[str], now: datetime
 ) -> dict[str, ExistingCase]:
-    """The stored cases among these codes, each with its next planned HPG."""
+    """The stored cases among these codes, each with its next planned HPG (plain rows)."""
     out: dict[str, ExistingCase] = {}
     for start in range(0, len(codes), CHUNK):
         chunk = list(codes[start : start + CHUNK])
-        cases = list(session.exec(select(Case).where(col(Case.code).in_(chunk))))
+        cases = session.execute(
+            sa_select(*(_CASES.c[name] for name in _CASE_COLUMNS)).where(_CASES.c.code.in_(chunk))
+        ).all()
         if not cases:
             continue
-        hpgs: dict[int, Meeting] = {}
-        for meeting in session.exec(
-            select(Meeting)
+        hpgs: dict[int, tuple[int, datetime]] = {}
+        for meeting_id, case_id, starts_at in session.execute(
+            sa_select(_MEETINGS.c.id, _MEETINGS.c.case_id, _MEETINGS.c.starts_at)
             .where(
-                col(Meeting.case_id).in_([c.id for c in cases]),
-                col(Meeting.kind) == MeetingKind.hpg,
-                col(Meeting.cancelled).is_(False),
-                col(Meeting.starts_at) >= now,
+                _MEETINGS.c.case_id.in_([c.id for c in cases]),
+                _MEETINGS.c.kind == MeetingKind.hpg,
+                _MEETINGS.c.cancelled.is_(False),
+                _MEETINGS.c.starts_at >= now,
             )
-            .order_by(col(Meeting.starts_at).desc())
+            .order_by(_MEETINGS.c.starts_at.desc())
         ):
-            hpgs[meeting.case_id] = meeting  # the soonest wins
+            hpgs[case_id] = (meeting_id, starts_at)  # the soonest wins
         for c in cases:
-            assert c.id is not None
             hpg = hpgs.get(c.id)
             out[c.code] = ExistingCase(
                 id=c.id,
@@ -128,8 +154,8 @@ def existing_cases(
                 recommended=c.recommended_staff_type,
                 report_interval_months=c.report_interval_months,
                 status=c.status,
-                next_hpg=None if hpg is None else hpg.starts_at,
-                next_hpg_id=None if hpg is None else hpg.id,
+                next_hpg=None if hpg is None else hpg[1],
+                next_hpg_id=None if hpg is None else hpg[0],
             )
     return out
 
