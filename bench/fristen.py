@@ -49,9 +49,10 @@ from bot.demo import load_demo
 from bot.messages import Incoming, Sender
 from config.settings import Settings
 from scheduler.clock import SystemClock
+from storage.case_import import refresh_statistics as analyse_after_import
 from storage.cases import side_of, visible_cases_clause
 from storage.db import Database
-from storage.enums import DeadlineStatus, HoursCategory
+from storage.enums import DeadlineStatus, HoursCategory, MissedReason
 from storage.models import Case, Deadline, HoursEntry, Staff
 from storage.staff import link_identity
 
@@ -92,22 +93,34 @@ def populate(db: Database, settings: Settings, shape: Shape, hours_per_case: int
             now=now,
             done_before=today - timedelta(days=14),
         )
-        population.import_seconds = time.perf_counter() - began
+    analyse_after_import(db.engine)  # as `koopbot import cases` does after its commit
+    population.import_seconds = time.perf_counter() - began
+    with db.session() as session:
         entries = []
         for case_id, staff_id, org_id in session.exec(
             select(Case.id, Case.provider_staff_id, Case.provider_org_id)
         ):
             for _ in range(hours_per_case):
+                roll = rng.random()  # mostly direct hours, some missed and group offers
+                category = (
+                    HoursCategory.missed
+                    if roll < 0.06
+                    else HoursCategory.group
+                    if roll < 0.09
+                    else HoursCategory.direct
+                )
                 entries.append(
                     {
                         "staff_id": staff_id,
                         "organisation_id": org_id,
                         "day": today - timedelta(days=rng.randint(0, 80)),
                         "minutes": 30 * rng.randint(1, 6),
-                        "category": HoursCategory.direct,
-                        "case_id": case_id,
-                        "participants": None,
-                        "missed_reason": None,
+                        "category": category,
+                        "case_id": case_id if category is not HoursCategory.group else None,
+                        "participants": 6 if category is HoursCategory.group else None,
+                        "missed_reason": MissedReason.not_met
+                        if category is HoursCategory.missed
+                        else None,
                         "created_at": now,
                         "deleted_at": None,
                     }

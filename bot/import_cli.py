@@ -20,6 +20,7 @@ from bot.formatting import LEGAL_BASIS_LABEL, fmt_date, fmt_datetime
 from bot.parsing import parse_date
 from config.settings import Settings
 from scheduler.workdays import WorkCalendar
+from storage.case_import import refresh_statistics
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,8 @@ def run(args: argparse.Namespace, settings: Settings, db: Database, now: datetim
             file=sys.stderr,
         )
         return 1
+    if result.created or result.changed:
+        refresh_statistics(db.engine)
     seconds = time.perf_counter() - began
     done = f", davon {result.done} als erledigt übernommen" if result.done else ""
     print(

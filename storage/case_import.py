@@ -16,7 +16,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, insert, text, update
+from sqlalchemy import Engine, Table, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -272,3 +272,15 @@ def feeds_changed(session: Session) -> None:
     session.execute(
         update(FeedState).where(col(FeedState.id) == 1).values(version=col(FeedState.version) + 1)
     )
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """After a bulk load, planner statistics of the tables it filled: without them PostgreSQL
+    may join a person's cases to all open deadlines (until autovacuum analyses, minutes
+    later), and SQLite never gathers them by itself."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=400")
+            conn.exec_driver_sql("ANALYZE")
+        else:
+            conn.exec_driver_sql("ANALYZE hzcase, deadline, meeting, audit_log")
