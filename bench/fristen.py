@@ -1,12 +1,19 @@
-"""Reply time of /fristen with many cases: a caseworker, and coordinators who see them all.
+"""Reply time of the listing commands as the database grows (issue 18).
 
-Builds a fresh database through the real code (the demo organisation, then more staff and
-cases whose deadline chains come from bot.casework.recompute_chain), then times
-bot.core.Bot.handle. SQLite in a temporary directory by default; with --postgres URL also on a
-fresh PostgreSQL database created next to URL's and dropped afterwards.
+A city's case load (bench/agency.py): many providers and ASD offices, the demo organisation
+among them. The people measured see a fixed number of cases however large the database is: a
+provider caseworker (30 cases), the provider's coordinator (1,000), the ASD office's lead
+(2,000) and an ASD caseworker (60). The cases come in through `koopbot import cases`'s code
+(chains as for /fall_neu; what fell due more than two weeks ago recorded as done), hours are
+bulk-inserted; then bot.core.Bot.handle is timed. SQLite in a temporary directory; with
+--postgres URL also on a fresh PostgreSQL database created next to URL's and dropped after.
+`--single-org` puts every case into the demo organisation (its coordinators see them all).
 
-    .venv/bin/python bench/fristen.py [--cases 10000] [--caseworkers 50] [--calls 50]
-    .venv/bin/python bench/fristen.py --postgres postgresql+psycopg://root@127.0.0.1:5432/test
+    .venv/bin/python bench/fristen.py [--sizes 10000,100000] [--calls 50] [--explain]
+    .venv/bin/python bench/fristen.py --sizes 10000,100000 --postgres postgresql+psycopg://root@127.0.0.1:5432/test
+
+The sizes are measured in turns, call by call, in one process: on a shared machine the load
+falls on all of them alike, and the ratio of their p95 is what the issue's goal is about.
 """
 
 from __future__ import annotations
@@ -18,29 +25,38 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
-from bot.casework import recompute_chain
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from agency import Shape, build
+
+from bot.case_file import CaseFile
+from bot.case_import import apply_import
+from bot.case_plan import plan_import
 from bot.core import Bot, build_calendar
-from bot.demo import JUGENDAMT, PROVIDER, load_demo
+from bot.demo import load_demo
 from bot.messages import Incoming, Sender
 from config.settings import Settings
 from scheduler.clock import SystemClock
+from storage.case_import import refresh_statistics as analyse_after_import
+from storage.cases import side_of, visible_cases_clause
 from storage.db import Database
-from storage.enums import DeadlineStatus, LegalBasis, Role, StaffType
-from storage.models import Case, Deadline, Staff
-from storage.staff import link_identity, organisation_by_name
+from storage.enums import DeadlineStatus, HoursCategory, MissedReason
+from storage.models import Case, Deadline, HoursEntry, Staff
+from storage.staff import link_identity
 
-THRESHOLD_MS = 50.0
+THRESHOLD_MS = 10.0
 
 
 @dataclass
@@ -48,90 +64,94 @@ class Population:
     cases: int = 0
     deadlines: int = 0
     open_deadlines: int = 0
+    hours: int = 0
+    import_seconds: float = 0.0
     users: dict[str, str] = field(default_factory=dict)  # console user id -> description
+    cases_of: dict[str, str] = field(default_factory=dict)  # console user id -> a visible code
 
 
-def populate(db: Database, settings: Settings, n_cases: int, n_workers: int) -> Population:
-    """The demo organisation plus `n_workers` caseworkers sharing `n_cases` cases."""
+def populate(db: Database, settings: Settings, shape: Shape, hours_per_case: int) -> Population:
+    """The demo organisation among many; the case list imported; hours bulk-inserted."""
     now = datetime.now(settings.tz)
     today = now.date()
     calendar = build_calendar(settings)
-    rng = random.Random(20261123)
+    rng = random.Random(20261201)
+    population = Population()
     with db.session() as session:
         load_demo(session, settings, calendar, now)
-        provider = organisation_by_name(session, PROVIDER)
-        jugendamt = organisation_by_name(session, JUGENDAMT)
-        assert provider and provider.id and jugendamt and jugendamt.id
-        workers = [
-            Staff(
-                organisation_id=provider.id,
-                name=f"Bench Fachkraft {i}",
-                handle=f"BF{i:03d}",
-                role=Role.caseworker,
-                staff_type=StaffType.fachkraft if i % 4 else StaffType.semiprofessional,
-                created_at=now,
-            )
-            for i in range(n_workers)
-        ]
-        asd = [
-            Staff(
-                organisation_id=jugendamt.id,
-                name=f"Bench ASD {i}",
-                handle=f"BA{i:02d}",
-                role=Role.caseworker,
-                created_at=now,
-            )
-            for i in range(10)
-        ]
-        session.add_all([*workers, *asd])
-        session.flush()
-        bases = list(LegalBasis)
-        for i in range(n_cases):
-            worker = workers[i % n_workers]
-            case = Case(
-                code=f"BE-{2024 + i % 3}-{i:05d}",
-                legal_basis=bases[i % len(bases)],
-                start_date=today - timedelta(days=rng.randint(0, 730)),
-                provider_org_id=provider.id,
-                jugendamt_org_id=jugendamt.id,
-                provider_staff_id=worker.id,
-                asd_staff_id=asd[i % len(asd)].id,
-                recommended_staff_type=worker.staff_type or StaffType.fachkraft,
-                report_interval_months=3 if i % 7 == 0 else None,
-                created_at=now,
-            )
-            session.add(case)
-            session.flush()
-            changes = recompute_chain(
-                session, case, calendar=calendar, periods=settings.periods, now=now
-            )
-            # As in the demo: what fell due more than two weeks ago was handed in.
-            for deadline in changes.added:
-                if deadline.due < today - timedelta(days=14):
-                    deadline.status, deadline.done_at = DeadlineStatus.done, now
-        users = {
-            "bench-caseworker": (workers[0], "caseworker (provider), own cases"),
-            "bench-coordinator": (_by_handle(session, "MK"), "coordinator (provider), all cases"),
-            "bench-asd-lead": (_by_handle(session, "EL"), "coordinator (ASD), all cases"),
-        }
-        for user_id, (staff, _) in users.items():
-            link_identity(session, staff, "console", user_id, now)
-        population = Population(
-            cases=session.exec(select(func.count()).select_from(Case)).one(),
-            deadlines=session.exec(select(func.count()).select_from(Deadline)).one(),
-            open_deadlines=session.exec(
-                select(func.count())
-                .select_from(Deadline)
-                .where(col(Deadline.status) == DeadlineStatus.open)
-            ).one(),
-            users={user_id: label for user_id, (_, label) in users.items()},
+        agency = build(session, shape, now)
+        began = time.perf_counter()
+        plan = plan_import(
+            session, CaseFile([], agency.rows), settings=settings, calendar=calendar, now=now
         )
+        assert not plan.refused, plan.refused[:3]
+        apply_import(
+            session,
+            plan,
+            settings=settings,
+            calendar=calendar,
+            now=now,
+            done_before=today - timedelta(days=14),
+        )
+    analyse_after_import(db.engine)  # as `koopbot import cases` does after its commit
+    population.import_seconds = time.perf_counter() - began
+    with db.session() as session:
+        entries = []
+        for case_id, staff_id, org_id in session.exec(
+            select(Case.id, Case.provider_staff_id, Case.provider_org_id)
+        ):
+            for _ in range(hours_per_case):
+                roll = rng.random()  # mostly direct hours, some missed and group offers
+                category = (
+                    HoursCategory.missed
+                    if roll < 0.06
+                    else HoursCategory.group
+                    if roll < 0.09
+                    else HoursCategory.direct
+                )
+                entries.append(
+                    {
+                        "staff_id": staff_id,
+                        "organisation_id": org_id,
+                        "day": today - timedelta(days=rng.randint(0, 80)),
+                        "minutes": 30 * rng.randint(1, 6),
+                        "category": category,
+                        "case_id": case_id if category is not HoursCategory.group else None,
+                        "participants": 6 if category is HoursCategory.group else None,
+                        "missed_reason": MissedReason.not_met
+                        if category is HoursCategory.missed
+                        else None,
+                        "created_at": now,
+                        "deleted_at": None,
+                    }
+                )
+                if len(entries) >= 20_000:
+                    session.execute(insert(HoursEntry.__table__), entries)  # type: ignore[attr-defined]
+                    population.hours += len(entries)
+                    entries = []
+        if entries:
+            session.execute(insert(HoursEntry.__table__), entries)  # type: ignore[attr-defined]
+            population.hours += len(entries)
+        for handle, label in agency.measured.items():
+            staff = session.exec(select(Staff).where(Staff.handle == handle)).one()
+            user_id = f"bench-{handle.lower()}"
+            link_identity(session, staff, "console", user_id, now)
+            population.users[user_id] = label
+            visible = session.exec(
+                select(Case.code)
+                .where(visible_cases_clause(staff, side_of(session, staff)))
+                .order_by(col(Case.code).desc())
+                .limit(1)
+            ).one()
+            population.cases_of[user_id] = visible
+        population.cases = session.exec(select(func.count()).select_from(Case)).one()
+        population.deadlines = session.exec(select(func.count()).select_from(Deadline)).one()
+        population.open_deadlines = session.exec(
+            select(func.count())
+            .select_from(Deadline)
+            .where(col(Deadline.status) == DeadlineStatus.open)
+        ).one()
     return population
-
-
-def _by_handle(session: Session, handle: str) -> Staff:
-    staff = session.exec(select(Staff).where(Staff.handle == handle)).one()
-    return staff
 
 
 @dataclass
@@ -147,19 +167,6 @@ class Timing:
     @property
     def p95(self) -> float:
         return statistics.quantiles(self.samples_ms, n=20, method="inclusive")[18]
-
-
-def measure(bot: Bot, user_id: str, command: str, calls: int) -> Timing:
-    message = Incoming(Sender("console", user_id), f"console:{user_id}", command)
-    began = time.perf_counter()
-    reply = bot.handle(message)
-    first = (time.perf_counter() - began) * 1000
-    samples = []
-    for _ in range(calls):
-        began = time.perf_counter()
-        bot.handle(message)
-        samples.append((time.perf_counter() - began) * 1000)
-    return Timing(first, samples, reply.text)
 
 
 @contextmanager
@@ -199,43 +206,78 @@ def explain(db: Database, sql: str, params: Any) -> list[str]:
     return [row[0] for row in rows]
 
 
-def report(
-    label: str, db: Database, settings: Settings, population: Population, calls: int
-) -> dict[tuple[str, str], Timing]:
-    bot = Bot(settings, db, SystemClock(settings.tz))
-    print(f"\n{label}: /fristen via Bot.handle, {calls} calls each after one cold call")
-    print(f"  {'who':<36}{'command':<15}{'first':>9}{'median':>9}{'p95':>9}{'max':>9}")
-    results = {}
-    for user_id, who in population.users.items():
-        for command in ("/fristen", "/fristen alle"):
-            timing = measure(bot, user_id, command, calls)
-            results[(user_id, command)] = timing
-            print(
-                f"  {who:<36}{command:<15}{timing.first_ms:8.1f} {timing.median:8.1f} "
-                f"{timing.p95:8.1f} {max(timing.samples_ms):8.1f}  ms"
+def commands_of(user_id: str, population: Population) -> list[str]:
+    label = population.users[user_id]
+    out = ["/fristen", "/fristen alle", "/faelle", f"/fall {population.cases_of[user_id]}"]
+    if label.startswith("caseworker (provider"):
+        out += ["/meinestunden monat", "/quartal"]
+    elif not label.startswith("coordinator"):  # the provider's /quartal: bench/controlling.py
+        out.append("/quartal")
+    return out
+
+
+@dataclass
+class Instance:
+    """One database of one size, built and ready to be asked."""
+
+    size: int
+    db: Database
+    settings: Settings
+    population: Population
+    bot: Bot
+
+
+def _once(bot: Bot, user_id: str, command: str) -> tuple[float, float, str]:
+    """Wall and CPU milliseconds of one request (CPU: this process only, so on PostgreSQL
+    without the server's part; on a crowded machine it is the steadier figure)."""
+    message = Incoming(Sender("console", user_id), f"console:{user_id}", command)
+    began, cpu = time.perf_counter(), time.process_time()
+    reply = bot.handle(message)
+    return (time.perf_counter() - began) * 1000, (time.process_time() - cpu) * 1000, reply.text
+
+
+def report(label: str, instances: list[Instance], calls: int) -> dict[tuple[int, str, str], Timing]:
+    """Every command of every measured person, the sizes taking turns call by call, so that
+    the load of a shared machine falls on all of them alike (the ratio is what counts)."""
+    sizes = " vs ".join(f"{i.size:,}" for i in instances)
+    print(f"\n{label}: via Bot.handle, {calls} calls each after one cold call, {sizes} cases")
+    head = "".join(f"{f'p50/p95 ms @{i.size // 1000}k':>19}" for i in instances)
+    cpu_head = "".join(f"{f'cpu p95 @{i.size // 1000}k':>14}" for i in instances)
+    print(f"  {'who':<34}{'command':<20}{head}{'p95 ratio':>11}{cpu_head}")
+    results: dict[tuple[int, str, str], Timing] = {}
+    first = instances[0].population
+    for user_id, who in first.users.items():
+        for command in commands_of(user_id, first):
+            samples: dict[int, list[float]] = {i.size: [] for i in instances}
+            cpu: dict[int, list[float]] = {i.size: [] for i in instances}
+            firsts: dict[int, tuple[float, str]] = {}
+            for n in range(calls + 1):
+                for inst in instances:
+                    actual = command
+                    if command.startswith("/fall "):
+                        actual = f"/fall {inst.population.cases_of[user_id]}"
+                    ms, cpu_ms, reply = _once(inst.bot, user_id, actual)
+                    if n == 0:
+                        firsts[inst.size] = (ms, reply)
+                    else:
+                        samples[inst.size].append(ms)
+                        cpu[inst.size].append(cpu_ms)
+            cells = ""
+            for inst in instances:
+                timing = Timing(firsts[inst.size][0], samples[inst.size], firsts[inst.size][1])
+                results[(inst.size, user_id, command)] = timing
+                cells += f"{timing.median:12.1f}/{timing.p95:6.1f}"
+            ratio = results[(instances[-1].size, user_id, command)].p95 / max(
+                results[(instances[0].size, user_id, command)].p95, 0.001
             )
-    for user_id, who in population.users.items():
-        head = results[(user_id, "/fristen")].reply.splitlines()[0]
-        print(f"  heading for {who}: {head}")
-    _check_overdue_heading(db, settings, results)
+            shown = command if not command.startswith("/fall ") else "/fall CODE"
+            cpu_cells = "".join(f"{Timing(0, cpu[i.size], '').p95:14.1f}" for i in instances)
+            print(f"  {who:<34}{shown:<20}{cells}{ratio:10.2f}x{cpu_cells}")
+    for inst in instances:
+        for user_id, who in inst.population.users.items():
+            head = results[(inst.size, user_id, "/fristen")].reply.splitlines()[0]
+            print(f"  {inst.size:>7,} cases, /fristen for {who}: {head}")
     return results
-
-
-def _check_overdue_heading(
-    db: Database, settings: Settings, results: dict[tuple[str, str], Timing]
-) -> None:
-    """The heading's 'davon N überfällig' against the database (all of the coordinator's)."""
-    today = datetime.now(settings.tz).date()
-    with db.session() as session:
-        overdue = session.exec(
-            select(func.count())
-            .select_from(Deadline)
-            .where(col(Deadline.status) == DeadlineStatus.open, col(Deadline.due) < today)
-        ).one()
-    head = results[("bench-coordinator", "/fristen alle")].reply.splitlines()[0]
-    print(f"  open and overdue in the database (provider coordinator sees all): {overdue}")
-    if f"davon {overdue} überfällig" not in head:
-        print(f"  !! the heading says otherwise: {head!r}")
 
 
 def diagnose(db: Database, settings: Settings, user_id: str, command: str) -> None:
@@ -248,42 +290,49 @@ def diagnose(db: Database, settings: Settings, user_id: str, command: str) -> No
     print(f"\n  statements of one {command!r} by {user_id}:")
     for ms, sql, _ in recorded:
         print(f"    {ms:7.2f} ms  {' '.join(sql.split())[:110]}")
-    for ms, sql, params in sorted(recorded, key=lambda r: r[0], reverse=True)[:1]:
-        print(f"\n  plan of the {ms:.1f} ms statement:\n    {' '.join(sql.split())}")
+    for ms, sql, params in sorted(recorded, key=lambda r: r[0], reverse=True)[:2]:
+        print(f"\n  plan of the {ms:.1f} ms statement:\n    {' '.join(sql.split())[:400]}")
         for line in explain(db, sql, params):
             print(f"    | {line}")
 
 
-def run_backend(
-    label: str, url: str, data_dir: Path, args: argparse.Namespace
-) -> dict[tuple[str, str], Timing]:
+def build_instance(size: int, url: str, data_dir: Path, args: argparse.Namespace) -> Instance:
     settings = Settings(data_dir=data_dir, database_url=url)
     db = Database(url)
+    began = time.perf_counter()
+    db.upgrade()
+    population = populate(
+        db, settings, Shape(cases=size, single_org=args.single_org), args.hours_per_case
+    )
+    print(
+        f"  {size:,} cases: setup {time.perf_counter() - began:.1f} s "
+        f"(imported in {population.import_seconds:.1f} s, "
+        f"{population.cases / population.import_seconds:.0f} cases/s), "
+        f"{population.deadlines} deadlines ({population.open_deadlines} open), "
+        f"{population.hours} hours entries",
+        flush=True,
+    )
+    return Instance(size, db, settings, population, Bot(settings, db, SystemClock(settings.tz)))
+
+
+def run_backend(label: str, instances: list[Instance], args: argparse.Namespace) -> None:
     try:
-        began = time.perf_counter()
-        db.upgrade()
-        population = populate(db, settings, args.cases, args.caseworkers)
-        setup = time.perf_counter() - began
-        print(
-            f"\n{label}: setup {setup:.1f} s for {population.cases} cases, "
-            f"{population.deadlines} deadlines ({population.open_deadlines} open), "
-            f"{args.caseworkers} bench caseworkers + the demo staff"
+        report(f"{label}, fresh", instances, args.calls)
+        for inst in instances:
+            refresh_statistics(inst.db)
+        analysed = "ANALYZE" if _is_sqlite(instances[0].db) else "VACUUM ANALYZE"
+        results = report(f"{label}, after {analysed}", instances, args.calls)
+        largest = instances[-1]
+        _diagnose_slow(
+            largest.db,
+            largest.settings,
+            {(u, c): t for (size, u, c), t in results.items() if size == largest.size},
+            args.explain,
+            largest.population,
         )
-        results = report(f"{label}, fresh", db, settings, population, args.calls)
-        _diagnose_slow(db, settings, results, args.explain)
-        refresh_statistics(db)
-        results = report(
-            f"{label}, after {'ANALYZE' if _is_sqlite(db) else 'VACUUM ANALYZE'}",
-            db,
-            settings,
-            population,
-            args.calls,
-        )
-        _diagnose_slow(db, settings, results, args.explain)
-        what_if(db, settings)
-        return results
     finally:
-        db.dispose()
+        for inst in instances:
+            inst.db.dispose()
 
 
 def _is_sqlite(db: Database) -> bool:
@@ -291,12 +340,20 @@ def _is_sqlite(db: Database) -> bool:
 
 
 def _diagnose_slow(
-    db: Database, settings: Settings, results: dict[tuple[str, str], Timing], everything: bool
+    db: Database,
+    settings: Settings,
+    results: dict[tuple[str, str], Timing],
+    everything: bool,
+    population: Population,
 ) -> None:
     slow = sorted(results, key=lambda key: results[key].p95, reverse=True)
-    if not everything:
+    if everything:
+        slow = [key for key in slow if key[1] in ("/fristen", "/fristen alle")]
+    else:
         slow = [key for key in slow[:3] if results[key].p95 > THRESHOLD_MS]
     for user_id, command in slow:
+        if command.startswith("/fall "):
+            command = f"/fall {population.cases_of[user_id]}"
         diagnose(db, settings, user_id, command)
 
 
@@ -311,79 +368,11 @@ def refresh_statistics(db: Database) -> None:
             conn.execute(text("VACUUM ANALYZE"))
 
 
-_CURRENT_COUNT = """
-SELECT count(*) FROM deadline LEFT OUTER JOIN hzcase ON hzcase.id = deadline.case_id
-WHERE deadline.status = 'open'
-  AND (hzcase.provider_org_id = :org OR (deadline.case_id IS NULL AND deadline.organisation_id = :org))
-  AND deadline.due <= :until
-"""
-_PROPOSED_COUNT = """
-SELECT count(*) FROM deadline
-WHERE deadline.organisation_id = :org AND deadline.status = 'open' AND deadline.due <= :until
-"""
-_PROPOSED_PAGE = """
-SELECT deadline.id, deadline.due, hzcase.code FROM deadline
-LEFT OUTER JOIN hzcase ON hzcase.id = deadline.case_id
-WHERE deadline.organisation_id = :org AND deadline.status = 'open' AND deadline.due <= :until
-ORDER BY deadline.due, deadline.id LIMIT 30
-"""
-_CURRENT_CASEWORKER = """
-SELECT count(*) FROM deadline LEFT OUTER JOIN hzcase ON hzcase.id = deadline.case_id
-WHERE deadline.status = 'open' AND hzcase.provider_staff_id = :staff
-"""
-
-
-def what_if(db: Database, settings: Settings) -> None:
-    """The provider coordinator's count as it is, and filtered on deadline.organisation_id
-    (which sync_deadlines already sets to the case's provider) with a matching index."""
-    today = datetime.now(settings.tz).date()
-    with db.session() as session:
-        org = organisation_by_name(session, PROVIDER)
-        worker = _by_handle(session, "BF000")
-        assert org is not None
-        mismatched = session.exec(
-            select(func.count())
-            .select_from(Deadline)
-            .join(Case, col(Case.id) == col(Deadline.case_id))
-            .where(col(Deadline.organisation_id) != col(Case.provider_org_id))
-        ).one()
-    params = {"org": org.id, "until": today + timedelta(days=60), "staff": worker.id}
-
-    def timed(sql: str) -> tuple[float, Any]:
-        samples, result = [], None
-        with db.engine.connect() as conn:
-            for _ in range(30):
-                began = time.perf_counter()
-                result = conn.execute(text(sql), params).all()[0][0]
-                samples.append((time.perf_counter() - began) * 1000)
-        return statistics.median(samples), result
-
-    print("\n  what if (raw SQL, median of 30):")
-    print(f"    case deadlines whose organisation_id is not the case's provider: {mismatched}")
-    ms, n = timed(_CURRENT_COUNT)
-    print(f"    coordinator count, as now (join, OR)            {ms:7.2f} ms  ({n})")
-    ms, n = timed(_CURRENT_CASEWORKER)
-    print(f"    caseworker 'alle' count, as now                 {ms:7.2f} ms  ({n})")
-    with db.engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE INDEX bench_deadline_org_status_due "
-                "ON deadline (organisation_id, status, due)"
-            )
-        )
-        conn.execute(text("ANALYZE deadline"))
-    ms, n = timed(_PROPOSED_COUNT)
-    print(f"    coordinator count on deadline.organisation_id   {ms:7.2f} ms  ({n})")
-    ms, n = timed(_PROPOSED_PAGE)
-    print(f"    coordinator first 30 on deadline.organisation_id{ms:7.2f} ms")
-    print("    (with index deadline(organisation_id, status, due))")
-
-
 @contextmanager
-def fresh_postgres(url: str) -> Iterator[str]:
+def fresh_postgres(url: str, suffix: str = "") -> Iterator[str]:
     """A new database beside the one in `url`, dropped afterwards; yields its URL."""
     base = make_url(url)
-    name = f"koopbot_bench_{os.getpid()}"
+    name = f"koopbot_bench_{os.getpid()}{suffix}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -399,41 +388,40 @@ def fresh_postgres(url: str) -> Iterator[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=10_000)
-    parser.add_argument("--caseworkers", type=int, default=50)
+    parser.add_argument(
+        "--sizes",
+        default="10000",
+        help="comma-separated case counts, measured in turns (e.g. 10000,100000)",
+    )
     parser.add_argument("--calls", type=int, default=50)
-    parser.add_argument("--postgres", metavar="URL", help="also run on a fresh PostgreSQL database")
+    parser.add_argument("--hours-per-case", type=int, default=6)
+    parser.add_argument("--single-org", action="store_true", help="every case in one provider")
+    parser.add_argument("--postgres", metavar="URL", help="also run on fresh PostgreSQL databases")
     parser.add_argument("--no-sqlite", action="store_true", help="only the PostgreSQL run")
-    parser.add_argument("--explain", action="store_true", help="show query plans even when fast")
-    parser.add_argument("--keep", type=Path, help="build the SQLite database in this directory")
+    parser.add_argument("--explain", action="store_true", help="show the plans of /fristen")
     args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
     for key in [k for k in os.environ if k.startswith("KOOPBOT_")]:
         del os.environ[key]  # the bench's own settings, not the caller's
-
-    runs: list[tuple[str, Callable[[Path], dict[tuple[str, str], Timing]]]] = []
+    print(f"koopbot listing bench, Python {sys.version.split()[0]}, sizes {sizes}")
     if not args.no_sqlite:
-        runs.append(
-            (
-                "SQLite",
-                lambda tmp: run_backend("SQLite", f"sqlite:///{tmp / 'bench.db'}", tmp, args),
-            )
-        )
-    if args.postgres:
-
-        def on_postgres(tmp: Path) -> dict[tuple[str, str], Timing]:
-            with fresh_postgres(args.postgres) as url:
-                return run_backend("PostgreSQL", url, tmp, args)
-
-        runs.append(("PostgreSQL", on_postgres))
-    print(f"koopbot /fristen bench, Python {sys.version.split()[0]}")
-    for label, run in runs:
-        if label == "SQLite" and args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            (args.keep / "bench.db").unlink(missing_ok=True)
-            run(args.keep)
-            continue
         with tempfile.TemporaryDirectory(prefix="koopbot-bench-") as tmp:
-            run(Path(tmp))
+            print("\nSQLite:")
+            instances = [
+                build_instance(n, f"sqlite:///{Path(tmp) / f'bench{n}.db'}", Path(tmp), args)
+                for n in sizes
+            ]
+            run_backend("SQLite", instances, args)
+    if args.postgres:
+        with tempfile.TemporaryDirectory(prefix="koopbot-bench-") as tmp, ExitStack() as stack:
+            print("\nPostgreSQL:")
+            instances = [
+                build_instance(
+                    n, stack.enter_context(fresh_postgres(args.postgres, f"_{n}")), Path(tmp), args
+                )
+                for n in sizes
+            ]
+            run_backend("PostgreSQL", instances, args)
     return 0
 
 

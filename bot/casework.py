@@ -61,6 +61,7 @@ def recompute_chain(
         [DeadlineSpec(d.key, d.kind, d.rule, d.due) for d in derived],
         case_id=case.id,
         organisation_id=case.provider_org_id,
+        jugendamt_org_id=case.jugendamt_org_id,
         now=now,
     )
 
@@ -82,6 +83,7 @@ def ensure_annual_reports(
         [DeadlineSpec(d.key, d.kind, d.rule, d.due) for d in derived],
         case_id=None,
         organisation_id=provider.id,
+        jugendamt_org_id=None,
         now=now,
     )
 

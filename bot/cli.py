@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.matrix_cli import add_parser as add_matrix
 
     add_matrix(sub)
+    from bot.import_cli import add_parser as add_import
+
+    add_import(sub)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -152,6 +155,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
         from bot.export_cli import run as run_export
 
         return run_export(args, settings, db, clock.now())
+    if args.command == "import":
+        from bot.import_cli import run as run_import
+
+        return run_import(args, settings, db, clock.now())
     raise AssertionError(args.command)
 
 

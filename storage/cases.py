@@ -53,13 +53,38 @@ def can_see_case(staff: Staff, side: OrgKind, case: Case) -> bool:
     return staff.id in (case.provider_staff_id, case.asd_staff_id)
 
 
-def visible_cases(
-    session: Session, staff: Staff, side: OrgKind, *, include_closed: bool = False
-) -> list[Case]:
-    query = select(Case).where(visible_cases_clause(staff, side)).order_by(col(Case.code))
+@dataclass(frozen=True)
+class CasePage:
+    cases: list[Case]  # by code
+    total: int
+
+
+def visible_cases_page(
+    session: Session, staff: Staff, side: OrgKind, *, include_closed: bool, limit: int
+) -> CasePage:
+    """The first `limit` cases the person may see, by code, and how many there are.
+
+    Both read one of the hzcase (visibility, status, code) indexes: the count from the index
+    alone, the page in index order (issue 18).
+    """
+    conditions = [visible_cases_clause(staff, side)]
     if not include_closed:
-        query = query.where(Case.status == CaseStatus.open)
-    return list(session.exec(query))
+        conditions.append(col(Case.status) == CaseStatus.open)
+    total = session.exec(select(func.count()).select_from(Case).where(*conditions)).one()
+    cases = session.exec(select(Case).where(*conditions).order_by(col(Case.code)).limit(limit))
+    return CasePage(list(cases), int(total))
+
+
+def next_open_deadlines(session: Session, case_ids: Sequence[int]) -> dict[int, Deadline]:
+    """The soonest open deadline of each of these cases (one query for a page of cases)."""
+    if not case_ids:
+        return {}
+    rows = session.exec(
+        select(Deadline)
+        .where(col(Deadline.case_id).in_(list(case_ids)), Deadline.status == DeadlineStatus.open)
+        .order_by(col(Deadline.due).desc(), col(Deadline.id).desc())
+    )
+    return {d.case_id: d for d in rows if d.case_id is not None}  # the last one wins
 
 
 def meetings_of(
@@ -98,6 +123,7 @@ def sync_deadlines(
     *,
     case_id: int | None,
     organisation_id: int,
+    jugendamt_org_id: int | None,
     now: datetime,
 ) -> ChainChanges:
     """Make the stored deadlines match the derived ones, keyed by `key`.
@@ -116,6 +142,7 @@ def sync_deadlines(
                 key=spec.key,
                 case_id=case_id,
                 organisation_id=organisation_id,
+                jugendamt_org_id=jugendamt_org_id,
                 kind=spec.kind,
                 rule=spec.rule,
                 due=spec.due,
@@ -168,25 +195,35 @@ def open_deadlines_for(
 ) -> DeadlinePage:
     """Open deadlines the person is responsible for: one page and the counts over all of them.
 
-    Coordinators of a provider see every deadline stored under their organisation: those of
-    its cases (a deadline carries its case's provider) and its own, like the annual report (C5).
+    The cost follows what the person may see, not the database (issue 18). Coordinators read
+    their organisation's open deadlines by date from (organisation, status, due): a provider's
+    are those of its cases (a deadline carries its case's provider) and its own, like the
+    annual report (C5); an ASD office's those of its cases. Caseworkers start from their cases
+    and reach the open deadlines through (case, status, due).
     """
     conditions: list[ColumnElement[bool]] = [col(Deadline.status) == DeadlineStatus.open]
     if until is not None:
         conditions.append(col(Deadline.due) <= until)
-    by_org = staff.role is Role.coordinator and side is OrgKind.provider
-    if by_org:
-        conditions.append(col(Deadline.organisation_id) == staff.organisation_id)
+    overdue = func.coalesce(func.sum(case((col(Deadline.due) < today, 1), else_=0)), 0)
+    if staff.role is Role.coordinator:
+        org_col = (
+            Deadline.organisation_id if side is OrgKind.provider else Deadline.jugendamt_org_id
+        )
+        conditions.append(col(org_col) == staff.organisation_id)
+        counts = select(func.count(), overdue).select_from(Deadline)
+        page = select(Deadline, Case.code).outerjoin(Case, col(Case.id) == col(Deadline.case_id))
     else:
         conditions.append(visible_cases_clause(staff, side))
-    overdue = func.coalesce(func.sum(case((col(Deadline.due) < today, 1), else_=0)), 0)
-    counts = select(func.count(), overdue).select_from(Deadline)
-    page = select(Deadline, Case.code)
-    if by_org:
-        page = page.outerjoin(Case, col(Case.id) == col(Deadline.case_id))
-    else:
-        counts = counts.join(Case, col(Case.id) == col(Deadline.case_id))
-        page = page.join(Case, col(Case.id) == col(Deadline.case_id))
+        counts = (
+            select(func.count(), overdue)
+            .select_from(Case)
+            .join(Deadline, col(Deadline.case_id) == col(Case.id))
+        )
+        page = (
+            select(Deadline, Case.code)
+            .select_from(Case)
+            .join(Deadline, col(Deadline.case_id) == col(Case.id))
+        )
     total, late = session.exec(counts.where(*conditions)).one()
     rows = session.exec(
         page.where(*conditions).order_by(col(Deadline.due), col(Deadline.id)).limit(limit)

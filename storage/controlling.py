@@ -56,7 +56,15 @@ class StaffRow:
     minutes: int
 
 
-def _where(scope: Scope, first: date, last: date) -> list[ColumnElement[bool]]:
+def _where(
+    scope: Scope, first: date, last: date, *, case_joined: bool = False
+) -> list[ColumnElement[bool]]:
+    """Conditions on hours entries; `case_joined` when the query also joins the entry's case.
+
+    A case-bound scope (the ASD's view) starts from the cases of the person or the office
+    (issue 18): a subquery of their ids, and, where the case is joined, the same condition
+    on it, so neither SQLite nor PostgreSQL reads every organisation's quarter to find them.
+    """
     where: list[ColumnElement[bool]] = [
         col(HoursEntry.day) >= first,
         col(HoursEntry.day) <= last,
@@ -73,6 +81,10 @@ def _where(scope: Scope, first: date, last: date) -> list[ColumnElement[bool]]:
         if scope.jugendamt_org_id is not None:
             cases = cases.where(col(Case.jugendamt_org_id) == scope.jugendamt_org_id)
         where.append(col(HoursEntry.case_id).in_(cases))
+        if case_joined and scope.asd_staff_id is not None:
+            where.append(col(Case.asd_staff_id) == scope.asd_staff_id)
+        if case_joined and scope.jugendamt_org_id is not None:
+            where.append(col(Case.jugendamt_org_id) == scope.jugendamt_org_id)
     return where
 
 
@@ -237,7 +249,7 @@ def direct_by_case(
                 func.count(),
             )
             .join(Case, col(Case.id) == col(HoursEntry.case_id))
-            .where(*_where(scope, first, last))
+            .where(*_where(scope, first, last, case_joined=True))
             .group_by(col(Case.code), col(HoursEntry.category))
             .order_by(col(Case.code), col(HoursEntry.category))
         )

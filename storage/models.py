@@ -93,14 +93,48 @@ class Invite(SQLModel, table=True):
 
 class Case(SQLModel, table=True):
     __tablename__ = "hzcase"  # "case" is an SQL keyword
+    __table_args__ = (
+        # Issue 18: who sees a case (P2), then open before closed, in code order: /faelle
+        # reads one page of a person's cases and counts them from the index alone, and
+        # /fristen starts from these cases instead of from all open deadlines. The id rides
+        # along (SQLite's rowid does by itself), so joins from these cases read the index only.
+        Index(
+            "ix_hzcase_provider_staff_status_code",
+            "provider_staff_id",
+            "status",
+            "code",
+            postgresql_include=["id"],
+        ),
+        Index(
+            "ix_hzcase_asd_staff_status_code",
+            "asd_staff_id",
+            "status",
+            "code",
+            postgresql_include=["id"],
+        ),
+        Index(
+            "ix_hzcase_provider_org_status_code",
+            "provider_org_id",
+            "status",
+            "code",
+            postgresql_include=["id"],
+        ),
+        Index(
+            "ix_hzcase_jugendamt_org_status_code",
+            "jugendamt_org_id",
+            "status",
+            "code",
+            postgresql_include=["id"],
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True)
     legal_basis: LegalBasis
     start_date: date
-    provider_org_id: int = Field(foreign_key="organisation.id", index=True)
-    jugendamt_org_id: int = Field(foreign_key="organisation.id", index=True)
-    provider_staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
-    asd_staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    provider_org_id: int = Field(foreign_key="organisation.id")
+    jugendamt_org_id: int = Field(foreign_key="organisation.id")
+    provider_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    asd_staff_id: int | None = Field(default=None, foreign_key="staff.id")
     child_protection: bool = False
     recommended_staff_type: StaffType
     report_interval_months: int | None = None  # shorter interval agreed in the help plan
@@ -135,16 +169,24 @@ class CoordinationRequest(SQLModel, table=True):
 
 class Deadline(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_deadline_open_due", "status", "due"),
-        Index("ix_deadline_case_status", "case_id", "status"),
-        # A provider coordinator's /fristen reads one organisation's open deadlines by date.
+        # Issue 18: a person's open deadlines are found from their cases (case, status, due);
+        # an index of all open deadlines by date would tempt the planner to walk every open
+        # deadline of the database for one person's page, so there is none.
+        Index("ix_deadline_case_status_due", "case_id", "status", "due"),
+        # A provider coordinator's /fristen reads one organisation's open deadlines by date,
+        # an ASD lead's those of the office's cases.
         Index("ix_deadline_org_status_due", "organisation_id", "status", "due"),
+        Index("ix_deadline_asd_status_due", "jugendamt_org_id", "status", "due"),
     )
     id: int | None = Field(default=None, primary_key=True)
     # Stable derivation key ("case:17:report:periodic:2"): recomputing the chain updates in place.
     key: str = Field(max_length=80, unique=True)
     case_id: int | None = Field(default=None, foreign_key="hzcase.id")
     organisation_id: int = Field(foreign_key="organisation.id")  # the case's provider
+    # The case's ASD office, None for the provider's own deadlines (issue 18; copied from the
+    # case, whose office never changes; migration 0014 adds it without an FK constraint:
+    # SQLite cannot add one without rebuilding the table).
+    jugendamt_org_id: int | None = None
     kind: DeadlineKind
     rule: str = Field(max_length=40)  # e.g. "C1/D1: 6 Wochen nach Hilfebeginn"
     due: date
@@ -170,6 +212,10 @@ class HoursEntry(SQLModel, table=True):
             "minutes",
             "deleted_at",
         ),
+        # The ASD's view (issue 18): the hours of its cases in a quarter, from the index alone.
+        Index(
+            "ix_hours_case_day", "case_id", "day", "category", "staff_id", "minutes", "deleted_at"
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     staff_id: int = Field(foreign_key="staff.id")
@@ -177,7 +223,7 @@ class HoursEntry(SQLModel, table=True):
     day: date
     minutes: int
     category: HoursCategory
-    case_id: int | None = Field(default=None, foreign_key="hzcase.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="hzcase.id")
     participants: int | None = None
     missed_reason: MissedReason | None = None
     created_at: datetime = Field(sa_column=_ts())

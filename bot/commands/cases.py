@@ -39,7 +39,13 @@ from bot.parsing import (
 )
 from bot.registry import REGISTRY
 from scheduler.deadlines import valid_until
-from storage.cases import case_by_code, deadlines_of_case, meetings_of, visible_cases
+from storage.cases import (
+    case_by_code,
+    deadlines_of_case,
+    meetings_of,
+    next_open_deadlines,
+    visible_cases_page,
+)
 from storage.enums import CaseStatus, DeadlineStatus, MeetingKind, OrgKind, Role, StaffType
 from storage.models import Case, CoordinationRequest, Meeting, Organisation, Staff
 from storage.outbox import replan_case
@@ -50,6 +56,7 @@ _NEW_CASE_EXAMPLE = (
     "kinderschutz=nein bericht=3"
 )
 _DEFAULT_MEETING_TIME = time(9, 0)
+_MAX_CASES_LISTED = 50
 
 
 def _option(options: dict[str, str], *names: str) -> str | None:
@@ -240,23 +247,27 @@ def new_case(ctx: Ctx, args: str) -> Reply:
 )
 def list_cases(ctx: Ctx, args: str) -> Reply:
     """The open cases the sender may see, each with its next open deadline."""
-    cases = visible_cases(
-        ctx.session, ctx.staff, ctx.staff_side, include_closed=args.strip().lower() == "alle"
+    page = visible_cases_page(
+        ctx.session,
+        ctx.staff,
+        ctx.staff_side,
+        include_closed=args.strip().lower() == "alle",
+        limit=_MAX_CASES_LISTED,
     )
-    if not cases:
+    if not page.cases:
         return Reply(texts.NO_CASES)
-    lines = [f"{len(cases)} Fall:" if len(cases) == 1 else f"{len(cases)} Fälle:"]
-    for case in cases[:50]:
+    total = page.total
+    lines = [f"{total} Fall:" if total == 1 else f"{total} Fälle:"]
+    upcoming = next_open_deadlines(ctx.session, [c.id for c in page.cases if c.id is not None])
+    for case in page.cases:
         assert case.id is not None
-        open_ = [
-            d for d in deadlines_of_case(ctx.session, case.id) if d.status is DeadlineStatus.open
-        ]
-        nxt = f" · nächste Frist: {deadline_line(open_[0], None, ctx.today)}" if open_ else ""
+        soonest = upcoming.get(case.id)
+        nxt = f" · nächste Frist: {deadline_line(soonest, None, ctx.today)}" if soonest else ""
         state = " (abgeschlossen)" if case.status is CaseStatus.closed else ""
         flag = " · kinderschutzrelevant" if case.child_protection else ""
         lines.append(f"{case.code}{state} – {LEGAL_BASIS_LABEL[case.legal_basis]}{flag}{nxt}")
-    if len(cases) > 50:
-        lines.append(f"… und {len(cases) - 50} weitere. /fall CODE zeigt einen Fall.")
+    if total > len(page.cases):
+        lines.append(f"… und {total - len(page.cases)} weitere. /fall CODE zeigt einen Fall.")
     return Reply("\n".join(lines))
 
 
