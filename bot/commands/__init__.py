@@ -13,6 +13,7 @@ from bot.commands import (
     reachability,
     reminders,
     rota,
+    rota_duties,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "reachability",
     "reminders",
     "rota",
+    "rota_duties",
 ]

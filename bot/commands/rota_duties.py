@@ -1,0 +1,529 @@
+"""Who holds which duty, from chat (issues 6, 15, R1): overrides, swaps, taking a shift over,
+confirming a handover.
+
+Every command that acts for a person takes the same leading Kürzel: the person themself, or a
+coordinator of their organisation on their behalf (`bot.rota_common.on_behalf`). Whoever's
+next shift the change moves is told what it was and what it is now (`scheduler.rota_notices`);
+a person who gets the command's own message about it (the substitute, the swap's parties) is
+not told twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from sqlmodel import select
+
+from bot.commands.common import audit_change
+from bot.context import Ctx
+from bot.errors import UserError
+from bot.formatting import fmt_date_wd
+from bot.messages import Reply
+from bot.parsing import parse_date, shown, split_args
+from bot.registry import REGISTRY
+from bot.rota_common import (
+    coordinates,
+    day_after,
+    day_start,
+    fmt_span,
+    is_handle,
+    on_behalf,
+    parse_range,
+    person,
+    rotation,
+    state_of,
+    who,
+)
+from scheduler.rota import Duty, scheduled_holder, shift_by_number, shift_of
+from scheduler.rota_notices import INFO, snapshot, tell, tell_changes
+from scheduler.rota_sweep import OVERRIDE, SWAP
+from storage import outbox
+from storage import rota as store
+from storage.models import (
+    OncallHandover,
+    OncallOverride,
+    OncallSwap,
+    Rotation,
+    Staff,
+)
+from storage.outbox import NewEntry
+
+_REASONS = {"krank": "krank", "urlaub": "Urlaub", "sonstiges": "sonstiges"}
+TAKEN_OVER = "übernommen"
+
+
+def _states(ctx: Ctx, rot: Rotation | None) -> list[store.RotaState]:
+    """The rotation named, or every rotation (an override without rb= holds in all)."""
+    rows = [rot] if rot is not None else store.find_rotations(ctx.session, "")
+    return store.load_states(
+        ctx.session, ctx.settings.tz, start=ctx.now - timedelta(days=1), rotations=rows
+    )
+
+
+def _tell_changes_in(
+    ctx: Ctx,
+    rot: Rotation | None,
+    before: dict[int, dict[int, Duty | None]],
+    cause: str,
+    ref_id: int,
+    skip: set[int],
+) -> list[int]:
+    told: list[int] = []
+    for state in _states(ctx, rot):
+        if state.id not in before:
+            continue
+        told += tell_changes(
+            ctx.session,
+            ctx.settings,
+            ctx.calendar,
+            rotation_id=state.id,
+            before=before[state.id],
+            after=snapshot(state, ctx.now, set(before[state.id])),
+            cause=cause,
+            ref_id=ref_id,
+            now=ctx.now,
+            skip=skip | {ctx.staff_id},
+        )
+    return told
+
+
+def _snapshots(ctx: Ctx, rot: Rotation | None) -> dict[int, dict[int, Duty | None]]:
+    return {s.id: dict(snapshot(s, ctx.now)) for s in _states(ctx, rot)}
+
+
+@REGISTRY.command(
+    "vertretung",
+    "override",
+    summary="Vertretung in der Rufbereitschaft (krank, Urlaub): wer, wann, durch wen",
+    example="/vertretung JB 14.04.-18.04. durch=TS grund=krank · /vertretung bis 25.04. durch=MK",
+)
+def add_override(ctx: Ctx, args: str) -> Reply:
+    """Coordinators for their staff, or the person themself: a substitute over a date range."""
+    positional, options = split_args(args)
+    usage = "/vertretung JB 14.04.-18.04. durch=TS grund=krank"
+    raw_sub = options.pop("durch", None) or options.pop("vertretung", None)
+    reason = (options.pop("grund", None) or "krank").strip().lower()
+    raw_rot = options.pop("rb", None) or options.pop("rufbereitschaft", None)
+    if options:
+        raise UserError(f"Unbekannte Angabe „{sorted(options)[0]}“. Beispiel: {usage}")
+    if not raw_sub:
+        raise UserError(f"Bitte angeben, wer vertritt (durch=KÜRZEL). Beispiel: {usage}")
+    if reason not in _REASONS:
+        raise UserError("grund= kann krank, urlaub oder sonstiges sein.")
+    absent = on_behalf(ctx, positional, "Eine Vertretung")
+    first, last = parse_range(" ".join(positional), ctx.today)
+    substitute = person(ctx, raw_sub)
+    if substitute.id == absent.id:
+        raise UserError("Vertretung und vertretene Person sind dieselbe.")
+    if substitute.organisation_id != absent.organisation_id:
+        raise UserError(f"{who(substitute)} gehört nicht zur selben Organisation.")
+    rot = rotation(ctx, raw_rot, member=absent) if raw_rot else None
+    start, end = max(day_start(ctx, first), ctx.now), day_after(ctx, last)
+    before = _snapshots(ctx, rot)
+    override = OncallOverride(
+        rotation_id=None if rot is None else rot.id,
+        absent_staff_id=absent.id or 0,
+        substitute_staff_id=substitute.id or 0,
+        starts_at=start,
+        ends_at=end,
+        reason=reason,
+        created_by=ctx.staff_id,
+        created_at=ctx.now,
+    )
+    ctx.session.add(override)
+    ctx.session.flush()
+    assert override.id is not None and substitute.id is not None
+    audit_change(ctx, "create", "oncall_override", override.id, absent=absent.id)
+    outbox.insert_entries(
+        ctx.session,
+        [NewEntry(OVERRIDE, override.id, "sub", substitute.id, ctx.now, ctx.now)],
+        ctx.now,
+    )
+    affected = []
+    for state in _states(ctx, rot):
+        for duty in state.duties(start, end):
+            if duty.override is not None and duty.override.id == override.id:
+                affected.append(
+                    f"  {state.rotation.name}: {fmt_span(duty.start, duty.end, ctx.settings.tz)}"
+                )
+    _tell_changes_in(ctx, rot, before, "override", override.id, {substitute.id})
+    lines = [
+        f"Vertretung #{override.id} eingetragen ({_REASONS[reason]}): {who(substitute)} "
+        f"übernimmt für {who(absent)}, {fmt_span(start, end, ctx.settings.tz)}.",
+        *(
+            ["Betroffene Dienste:", *affected]
+            if affected
+            else ["In diesem Zeitraum hat " + who(absent) + " keinen Rufbereitschaftsdienst."]
+        ),
+        f"{substitute.name} bekommt eine Nachricht. Zurücknehmen: /vertretung_loeschen {override.id}",
+    ]
+    return Reply("\n".join(lines))
+
+
+@REGISTRY.command(
+    "vertretung_loeschen",
+    "vertretung_absagen",
+    summary="Eine Vertretung in der Rufbereitschaft zurücknehmen",
+    example="/vertretung_loeschen 3",
+)
+def cancel_override(ctx: Ctx, args: str) -> Reply:
+    number = args.strip().lstrip("#")
+    override = ctx.session.get(OncallOverride, int(number)) if number.isdigit() else None
+    if override is None or override.cancelled_at is not None:
+        raise UserError(f"Eine gültige Vertretung {shown(args or '?')} finde ich nicht.")
+    absent = ctx.session.get(Staff, override.absent_staff_id)
+    assert absent is not None
+    allowed = ctx.staff_id in (override.absent_staff_id, override.created_by) or coordinates(
+        ctx, absent.organisation_id
+    )
+    if not allowed:
+        raise UserError("Zurücknehmen dürfen die vertretene Person und ihre Koordination.")
+    rot = ctx.session.get(Rotation, override.rotation_id) if override.rotation_id else None
+    before = _snapshots(ctx, rot)
+    override.cancelled_at = ctx.now
+    ctx.session.add(override)
+    ctx.session.flush()
+    audit_change(ctx, "cancel", "oncall_override", override.id)
+    assert override.id is not None
+    _tell_changes_in(ctx, rot, before, "unoverride", override.id, set())
+    return Reply(f"Vertretung #{override.id} zurückgenommen.")
+
+
+def _swap_text(ctx: Ctx, swap: OncallSwap, state: store.RotaState) -> str:
+    tz = ctx.settings.tz
+    a = shift_by_number(state.spec, swap.shift_a)
+    assert a is not None
+    text = (
+        f"Tausch #{swap.id} ({state.rotation.name}): {who(state.staff.get(swap.holder_b))} "
+        f"übernimmt {fmt_span(a.start, a.end, tz)} von {who(state.staff.get(swap.holder_a))}"
+    )
+    if swap.shift_b is not None:
+        b = shift_by_number(state.spec, swap.shift_b)
+        assert b is not None
+        text += f", {who(state.staff.get(swap.holder_a))} dafür {fmt_span(b.start, b.end, tz)}"
+    return text + "."
+
+
+@REGISTRY.command(
+    "tausch",
+    "swap",
+    summary="Dienst tauschen: gilt, sobald beide bestätigt haben",
+    example="/tausch 14.04. 28.04. · /tausch 14.04. TS (TS übernimmt deinen Dienst) · "
+    "Koordination: /tausch JB 14.04. TS",
+)
+def request_swap(ctx: Ctx, args: str) -> Reply:
+    """Swap the shift covering a date with another date's shift, or hand it to a colleague;
+    a coordinator may propose one for a member (both sides then confirm)."""
+    positional, options = split_args(args)
+    raw_rot = options.pop("rb", None) or options.pop("rufbereitschaft", None)
+    usage = "/tausch 14.04. 28.04. oder /tausch 14.04. TS"
+    named = len(positional) == 3 and is_handle(ctx, positional[0])
+    member = on_behalf(ctx, positional, "Einen Tausch") if named else ctx.staff
+    if options or len(positional) != 2:
+        raise UserError(f"Bitte zwei Angaben: dein Dienst und der andere. Beispiele: {usage}")
+    rot = rotation(ctx, raw_rot, member=member)
+    state = state_of(ctx, rot)
+
+    def shift_on(raw: str) -> tuple[int, int]:
+        day = parse_date(raw, ctx.today)
+        shift = shift_of(state.spec, datetime.combine(day, time(12), tzinfo=ctx.settings.tz))
+        if shift is None:
+            raise UserError(f"Am {fmt_date_wd(day)} hat „{rot.name}“ keinen Dienst.")
+        if shift.end <= ctx.now:
+            raise UserError(f"Der Dienst am {fmt_date_wd(day)} ist schon vorbei.")
+        holder = scheduled_holder(state.spec, shift.number, state.swaps)
+        assert holder is not None
+        return shift.number, holder
+
+    shift_a, holder_a = shift_on(positional[0])
+    if named and holder_a != member.id:
+        raise UserError(
+            f"Den Dienst am {positional[0]} hat nicht {who(member)}, sondern "
+            f"{who(state.staff.get(holder_a))}."
+        )
+    shift_b: int | None = None
+    if is_handle(ctx, positional[1]):
+        partner = person(ctx, positional[1])
+        if partner.organisation_id != rot.organisation_id:
+            raise UserError(f"{who(partner)} gehört nicht zu dieser Rufbereitschaft.")
+        holder_b = partner.id or 0
+    else:
+        shift_b, holder_b = shift_on(positional[1])
+        if shift_b == shift_a:
+            raise UserError("Das ist zweimal derselbe Dienst.")
+    if holder_a == holder_b:
+        raise UserError(f"Beide Dienste hat {who(state.staff.get(holder_a))}; nichts zu tauschen.")
+    if ctx.staff_id not in (holder_a, holder_b) and not coordinates(ctx, rot.organisation_id):
+        raise UserError(
+            "Tauschen können die beiden Beteiligten (oder die Koordination schlägt es vor). "
+            f"Den Dienst hat {who(state.staff.get(holder_a))}."
+        )
+    span = store.swap_span(state.spec, (shift_a, shift_b))
+    assert span is not None
+    swap = OncallSwap(
+        rotation_id=state.id,
+        shift_a=shift_a,
+        holder_a=holder_a,
+        holder_b=holder_b,
+        shift_b=shift_b,
+        requested_by=ctx.staff_id,
+        confirmed_a_at=ctx.now if ctx.staff_id == holder_a else None,
+        confirmed_b_at=ctx.now if ctx.staff_id == holder_b else None,
+        created_at=ctx.now,
+        first_start=span[0],
+        last_end=span[1],
+    )
+    ctx.session.add(swap)
+    ctx.session.flush()
+    assert swap.id is not None
+    audit_change(ctx, "request", "oncall_swap", swap.id)
+    waiting = [
+        h
+        for h, done in ((holder_a, swap.confirmed_a_at), (holder_b, swap.confirmed_b_at))
+        if done is None
+    ]
+    outbox.insert_entries(
+        ctx.session, [NewEntry(SWAP, swap.id, "ask", h, ctx.now, ctx.now) for h in waiting], ctx.now
+    )
+    names = " und ".join(who(state.staff.get(h) or ctx.session.get(Staff, h)) for h in waiting)
+    return Reply(
+        f"{_swap_text(ctx, swap, state)}\nDer Tausch gilt, sobald {names} bestätigt "
+        f"(/tausch_ok {swap.id}); ich habe nachgefragt."
+    )
+
+
+def _own_swap(ctx: Ctx, args: str) -> tuple[OncallSwap, store.RotaState]:
+    number = args.strip().lstrip("#")
+    swap = ctx.session.get(OncallSwap, int(number)) if number.isdigit() else None
+    if swap is None or ctx.staff_id not in (swap.holder_a, swap.holder_b, swap.requested_by):
+        raise UserError(f"Einen Tausch {shown(args or '?')} mit dir finde ich nicht.")
+    if swap.status != store.PENDING:
+        word = {
+            store.CONFIRMED: "gilt bereits",
+            store.VOID: "gilt nicht mehr: die Rufbereitschaft wurde geändert",
+        }.get(swap.status, "wurde abgelehnt")
+        raise UserError(f"Tausch #{swap.id} {word}.")
+    rot = ctx.session.get(Rotation, swap.rotation_id)
+    assert rot is not None
+    return swap, state_of(ctx, rot)
+
+
+def _notify(ctx: Ctx, swap: OncallSwap, stage: str) -> None:
+    assert swap.id is not None
+    people = {swap.holder_a, swap.holder_b, swap.requested_by} - {ctx.staff_id}
+    outbox.insert_entries(
+        ctx.session,
+        [NewEntry(SWAP, swap.id, stage, p, ctx.now, ctx.now) for p in sorted(people)],
+        ctx.now,
+    )
+
+
+@REGISTRY.command(
+    "tausch_ok",
+    "swap_ok",
+    summary="Einem Diensttausch zustimmen",
+    example="/tausch_ok 4",
+)
+def confirm_swap(ctx: Ctx, args: str) -> Reply:
+    swap, state = _own_swap(ctx, args)
+    if ctx.staff_id == swap.holder_a and swap.confirmed_a_at is None:
+        swap.confirmed_a_at = ctx.now
+    elif ctx.staff_id == swap.holder_b and swap.confirmed_b_at is None:
+        swap.confirmed_b_at = ctx.now
+    else:
+        raise UserError(
+            f"Du hast Tausch #{swap.id} schon bestätigt; es fehlt noch die andere Seite."
+            if ctx.staff_id in (swap.holder_a, swap.holder_b)
+            else f"Tausch #{swap.id} bestätigen die beiden Beteiligten."
+        )
+    if swap.confirmed_a_at is None or swap.confirmed_b_at is None:
+        ctx.session.add(swap)
+        audit_change(ctx, "confirm", "oncall_swap", swap.id)
+        return Reply(f"Bestätigt. Tausch #{swap.id} gilt, sobald auch die andere Seite zustimmt.")
+    # Both agreed: the shifts must still be as they were when asked.
+    still = scheduled_holder(state.spec, swap.shift_a, state.swaps) == swap.holder_a and (
+        swap.shift_b is None
+        or scheduled_holder(state.spec, swap.shift_b, state.swaps) == swap.holder_b
+    )
+    shifts = [shift_by_number(state.spec, n) for n in (swap.shift_a, swap.shift_b) if n is not None]
+    if not still or any(s is None or s.end <= ctx.now for s in shifts):
+        swap.status, swap.decided_at = store.DECLINED, ctx.now
+        ctx.session.add(swap)
+        audit_change(ctx, "void", "oncall_swap", swap.id)
+        return Reply(
+            f"Tausch #{swap.id} geht nicht mehr: die Dienste haben sich inzwischen geändert "
+            "oder sind vorbei. /rufbereitschaft zeigt den Stand."
+        )
+    before = snapshot(state, ctx.now)
+    swap.status, swap.decided_at = store.CONFIRMED, ctx.now
+    ctx.session.add(swap)
+    ctx.session.flush()
+    audit_change(ctx, "confirm", "oncall_swap", swap.id)
+    _notify(ctx, swap, "done")
+    assert swap.id is not None
+    tell_changes(
+        ctx.session,
+        ctx.settings,
+        ctx.calendar,
+        rotation_id=state.id,
+        before=before,
+        after=snapshot(state_of(ctx, state.rotation), ctx.now, set(before)),
+        cause="swap",
+        ref_id=swap.id,
+        now=ctx.now,
+        skip={ctx.staff_id, swap.holder_a, swap.holder_b, swap.requested_by},
+    )
+    return Reply(f"Der Tausch gilt ab sofort. {_swap_text(ctx, swap, state)}")
+
+
+@REGISTRY.command(
+    "tausch_nein",
+    "swap_no",
+    summary="Einen Diensttausch ablehnen",
+    example="/tausch_nein 4",
+)
+def decline_swap(ctx: Ctx, args: str) -> Reply:
+    swap, _state = _own_swap(ctx, args)
+    swap.status, swap.decided_at = store.DECLINED, ctx.now
+    ctx.session.add(swap)
+    audit_change(ctx, "decline", "oncall_swap", swap.id)
+    _notify(ctx, swap, "no")
+    return Reply(f"Tausch #{swap.id} abgelehnt; die Dienste bleiben, wie sie waren.")
+
+
+@REGISTRY.command(
+    "uebernehmen",
+    "übernehmen",
+    "takeover",
+    summary="Die laufende oder nächste Schicht sofort übernehmen (Koordination: für ein Mitglied)",
+    example="/uebernehmen · /uebernehmen Weserufer · Koordination: /uebernehmen TS Weserufer",
+)
+def take_over(ctx: Ctx, args: str) -> Reply:
+    """A member takes the shift running now, or else the next one, at once: an override with
+    reason "übernommen"; the person relieved and the coordinators are told."""
+    positional, options = split_args(args)
+    raw_rot = options.pop("rb", None) or options.pop("rufbereitschaft", None)
+    if options:
+        raise UserError(
+            f"Unbekannte Angabe „{sorted(options)[0]}“. Beispiel: /uebernehmen Weserufer"
+        )
+    taker = on_behalf(ctx, positional, "Eine Übernahme")
+    assert taker.id is not None
+    rot = rotation(ctx, raw_rot or " ".join(positional) or None, member=taker)
+    state = state_of(ctx, rot)
+    rule = state.spec.rule_at(ctx.now) or state.spec.current_or_next_rule(ctx.now)
+    if rule is None or taker.id not in rule.members:
+        raise UserError(
+            f"{who(taker)} gehört nicht zu „{rot.name}“. Für andere gibt es /vertretung."
+        )
+    duty = state.duty_at(ctx.now)
+    if duty is None or duty.staff_id == taker.id:
+        horizon = timedelta(days=max(r.shift_days for r in state.spec.rules) * 2 + 2)
+        duty = next(
+            (
+                d
+                for d in state.duties(ctx.now, ctx.now + horizon)
+                if d.staff_id != taker.id and d.start >= ctx.now
+            ),
+            None,
+        )
+    if duty is None:
+        raise UserError(f"In „{rot.name}“ gibt es gerade keine Schicht zu übernehmen.")
+    start = max(duty.start, ctx.now)
+    relieved = state.staff.get(duty.staff_id) or ctx.session.get(Staff, duty.staff_id)
+    before = snapshot(state, ctx.now)
+    override = OncallOverride(
+        rotation_id=state.id,
+        absent_staff_id=duty.staff_id,
+        substitute_staff_id=taker.id,
+        starts_at=start,
+        ends_at=duty.end,
+        reason=TAKEN_OVER,
+        created_by=ctx.staff_id,
+        created_at=ctx.now,
+    )
+    ctx.session.add(override)
+    ctx.session.flush()
+    assert override.id is not None
+    audit_change(ctx, "takeover", "oncall_override", override.id, rotation=state.id)
+    tell_changes(
+        ctx.session,
+        ctx.settings,
+        ctx.calendar,
+        rotation_id=state.id,
+        before=before,
+        after=snapshot(state_of(ctx, rot), ctx.now, set(before)),
+        cause="takeover",
+        ref_id=override.id,
+        now=ctx.now,
+        skip={ctx.staff_id},
+    )
+    coordinators = set(store.coordinator_ids(ctx.session, rot.organisation_id))
+    tell(
+        ctx.session,
+        ctx.settings,
+        ctx.calendar,
+        INFO,
+        override.id,
+        "takeover",
+        coordinators - {ctx.staff_id, taker.id},
+        ctx.now,
+    )
+    subject = "Du hast" if taker.id == ctx.staff_id else f"{who(taker)} hat"
+    return Reply(
+        f"{subject} jetzt die Rufbereitschaft „{rot.name}“: "
+        f"{fmt_span(start, duty.end, ctx.settings.tz)} (statt {who(relieved)}).\n"
+        f"{who(relieved)} und die Koordination bekommen Bescheid. "
+        f"Zurücknehmen: /vertretung_loeschen {override.id}"
+    )
+
+
+@REGISTRY.command(
+    "uebergabe_ok",
+    "übergabe_ok",
+    "handover_ok",
+    summary="Übernahme der Rufbereitschaft bestätigen",
+    example="/uebergabe_ok",
+)
+def confirm_handover(ctx: Ctx, args: str) -> Reply:
+    """The incoming person confirms the shift that has begun or begins within a day."""
+    rotations = store.find_rotations(ctx.session, args.strip()) if args.strip() else None
+    if rotations is None:
+        rotations = store.rotations_of_member(ctx.session, ctx.staff_id)
+        rotations += [
+            r for r in store.find_rotations(ctx.session, "") if r not in rotations
+        ]  # substitutes are no members
+    confirmed = []
+    for state in store.load_states(
+        ctx.session, ctx.settings.tz, start=ctx.now, end=ctx.now + timedelta(days=1),
+        rotations=rotations,
+    ):  # fmt: skip
+        for duty in state.duties(ctx.now, ctx.now + timedelta(days=1)):
+            if duty.staff_id != ctx.staff_id or duty.start != duty.shift.start:
+                continue
+            exists = ctx.session.exec(
+                select(OncallHandover).where(
+                    OncallHandover.rotation_id == state.id,
+                    OncallHandover.shift_number == duty.shift.number,
+                    OncallHandover.staff_id == ctx.staff_id,
+                )
+            ).first()
+            if exists is None:
+                ctx.session.add(
+                    OncallHandover(
+                        rotation_id=state.id,
+                        shift_number=duty.shift.number,
+                        staff_id=ctx.staff_id,
+                        confirmed_at=ctx.now,
+                    )
+                )
+                audit_change(ctx, "confirm", "oncall_handover", state.id, shift=duty.shift.number)
+            confirmed.append(
+                f"{state.rotation.name}: {fmt_span(duty.start, duty.end, ctx.settings.tz)}"
+            )
+    if not confirmed:
+        raise UserError(
+            "Du übernimmst in den nächsten 24 Stunden keine Rufbereitschaft. "
+            "/rufbereitschaft zeigt die Schichten."
+        )
+    return Reply("Danke, Übernahme bestätigt:\n" + "\n".join(f"  {c}" for c in confirmed))
