@@ -66,7 +66,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
 
 
-def build(tmp: Path, rotations: int, since: date | None) -> tuple[Settings, Database, Bot, FixedClock]:
+def build(
+    tmp: Path, rotations: int, since: date | None
+) -> tuple[Settings, Database, Bot, FixedClock]:
     settings = Settings(data_dir=tmp)
     db = Database(settings.effective_database_url)
     db.upgrade()
@@ -267,7 +269,13 @@ def main() -> None:
     if args.baseline is not None:
         env = {**os.environ, "KOOPBOT_BENCH_CODE": str(args.baseline.resolve())}
         done = subprocess.run(
-            [sys.executable, __file__, "--json", f"--rotations={args.rotations}", f"--runs={args.runs}"],
+            [
+                sys.executable,
+                __file__,
+                "--json",
+                f"--rotations={args.rotations}",
+                f"--runs={args.runs}",
+            ],
             env=env,
             capture_output=True,
             text=True,

@@ -194,7 +194,7 @@ def _cause(session: Session, settings: Settings, found: OncallChange) -> str:
             return f"die Rufbereitschaft endet am {at}" if at else "die Rufbereitschaft endet"
         return f"die Rufbereitschaft wurde geändert, gültig ab {at}" if at else "Änderung"
     if found.cause == "swap":
-        return f"Tausch #{ref}"
+        return f"Tausch #{ref} gilt"
     override = session.get(OncallOverride, ref) if ref else None
     substitute = None if override is None else session.get(Staff, override.substitute_staff_id)
     absent = None if override is None else session.get(Staff, override.absent_staff_id)

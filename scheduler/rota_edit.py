@@ -277,6 +277,10 @@ def _offset(
     if holder_from is not None and holder_from in members:
         return members.index(holder_from)
     before = shift_of(spec, _utc(start) - _EPSILON)
+    index = spec.index_at(_utc(start) - _EPSILON)
+    if before is None and index is not None and spec.rules[index].ended:
+        # Started again after an end: go on from the last shift before the end.
+        before = shift_of(spec, spec.rules[index].effective_from - _EPSILON)
     if before is None:
         return 0
     holder = base_holder(spec, before)

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from config.settings import Settings
 from scheduler.clock import Clock
 from scheduler.engine import policy_for
-from scheduler.reminders import next_allowed
+from scheduler.reminders import is_allowed, next_allowed
 from scheduler.rota import Duty, Gap, gaps_among, wall_clock
 from scheduler.rota_notices import NOTICE, WEEK
 from scheduler.workdays import WorkCalendar
@@ -161,7 +161,7 @@ class RotaSweeper:
         o, tz = self.settings.oncall, self.settings.tz
         confirm = timedelta(minutes=o.handover_confirm_minutes)
         start = now - confirm - timedelta(days=1, hours=1)
-        ahead = max(o.gap_days, o.notice_days + 1, 8)
+        ahead = max(o.gap_days, o.notice_days + 5, 8)  # heads-up: holidays move it earlier
         end = now + timedelta(days=ahead, hours=2)
         states = store.load_states(session, self.settings.tz, start=start, end=end)
         if not states:
@@ -190,9 +190,9 @@ class RotaSweeper:
                 if (
                     (real or duty.override is not None)
                     and o.notice_days > 1
-                    and timedelta(hours=22) < lead < timedelta(days=o.notice_days, hours=2)
+                    and timedelta(hours=22) < lead < timedelta(days=o.notice_days + 5)
                 ):
-                    fire = _days_before(duty.start, o.notice_days, tz)
+                    fire = self._allowed_by(_days_before(duty.start, o.notice_days, tz))
                     if fire <= now < _days_before(duty.start, 1, tz):
                         stage = f"d{number}:{stamp(duty.start)}"
                         entries.append(NewEntry(NOTICE, state.id, stage, holder, now, window_opens))
@@ -216,6 +216,25 @@ class RotaSweeper:
                         ]
                         stats.summary_rows += len(people)
         outbox.insert_entries(session, entries, now)
+
+    def _allowed_by(self, at: datetime) -> datetime:
+        """`at`, or if sending is not allowed then, the last hour of the window before it (a
+        heads-up due on a holiday or at night goes out before, not after: it must come before
+        the shift)."""
+        p, local = self.policy, at.astimezone(self.settings.tz)
+        if is_allowed(p, self.calendar, local):
+            return local.astimezone(UTC)
+        day = local.date()
+        if not (self.calendar.is_working_day(day) and local.time() >= p.send_until):
+            day -= timedelta(days=1)
+            for _ in range(14):
+                if self.calendar.is_working_day(day):
+                    break
+                day -= timedelta(days=1)
+        # An hour before that window closes, so a tick surely falls between the two.
+        closes = wall_clock(day, p.send_until, self.settings.tz)
+        opens = wall_clock(day, p.send_from, self.settings.tz)
+        return max(opens, closes - timedelta(hours=1)).astimezone(UTC)
 
     def _handover(
         self,

@@ -4,8 +4,8 @@ confirming a handover.
 Every command that acts for a person takes the same leading Kürzel: the person themself, or a
 coordinator of their organisation on their behalf (`bot.rota_common.on_behalf`). Whoever's
 next shift the change moves is told what it was and what it is now (`scheduler.rota_notices`);
-a person who gets the command's own message about it (the substitute, the swap's parties) is
-not told twice.
+a substitute gets the override's own message instead, and a swap's parties whose next shift
+did not move get the message that the swap holds.
 """
 
 from __future__ import annotations
@@ -308,9 +308,9 @@ def _own_swap(ctx: Ctx, args: str) -> tuple[OncallSwap, store.RotaState]:
     return swap, state_of(ctx, rot)
 
 
-def _notify(ctx: Ctx, swap: OncallSwap, stage: str) -> None:
+def _notify(ctx: Ctx, swap: OncallSwap, stage: str, skip: set[int] | None = None) -> None:
     assert swap.id is not None
-    people = {swap.holder_a, swap.holder_b, swap.requested_by} - {ctx.staff_id}
+    people = {swap.holder_a, swap.holder_b, swap.requested_by} - {ctx.staff_id} - (skip or set())
     outbox.insert_entries(
         ctx.session,
         [NewEntry(SWAP, swap.id, stage, p, ctx.now, ctx.now) for p in sorted(people)],
@@ -359,9 +359,8 @@ def confirm_swap(ctx: Ctx, args: str) -> Reply:
     ctx.session.add(swap)
     ctx.session.flush()
     audit_change(ctx, "confirm", "oncall_swap", swap.id)
-    _notify(ctx, swap, "done")
     assert swap.id is not None
-    tell_changes(
+    told = tell_changes(
         ctx.session,
         ctx.settings,
         ctx.calendar,
@@ -371,8 +370,9 @@ def confirm_swap(ctx: Ctx, args: str) -> Reply:
         cause="swap",
         ref_id=swap.id,
         now=ctx.now,
-        skip={ctx.staff_id, swap.holder_a, swap.holder_b, swap.requested_by},
+        skip={ctx.staff_id},
     )
+    _notify(ctx, swap, "done", skip=set(told))  # whose next shift moved heard of it just now
     return Reply(f"Der Tausch gilt ab sofort. {_swap_text(ctx, swap, state)}")
 
 
@@ -411,8 +411,8 @@ def take_over(ctx: Ctx, args: str) -> Reply:
     assert taker.id is not None
     rot = rotation(ctx, raw_rot or " ".join(positional) or None, member=taker)
     state = state_of(ctx, rot)
-    rule = state.spec.rule_at(ctx.now) or state.spec.current_or_next_rule(ctx.now)
-    if rule is None or taker.id not in rule.members:
+    index = state.spec.index_at(ctx.now) or 0
+    if taker.id not in {m for rule in state.spec.rules[index:] for m in rule.members}:
         raise UserError(
             f"{who(taker)} gehört nicht zu „{rot.name}“. Für andere gibt es /vertretung."
         )
@@ -466,7 +466,7 @@ def take_over(ctx: Ctx, args: str) -> Reply:
         INFO,
         override.id,
         "takeover",
-        coordinators - {ctx.staff_id, taker.id},
+        coordinators - {ctx.staff_id, taker.id, duty.staff_id},  # the relieved heard already
         ctx.now,
     )
     subject = "Du hast" if taker.id == ctx.staff_id else f"{who(taker)} hat"
