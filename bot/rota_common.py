@@ -10,7 +10,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, fmt_date_wd, fmt_datetime, fmt_time
 from bot.parsing import parse_date, shown
-from scheduler.rota import Rule
+from scheduler.rota import Rule, base_holder
 from storage import rota as store
 from storage.enums import Role
 from storage.models import Rotation, Staff
@@ -158,3 +158,23 @@ def day_after(ctx: Ctx, day: date) -> datetime:
 def fmt_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     """`Mo 14.04.2025, 09:00 – Mo 21.04.2025, 09:00` in the organisation's zone."""
     return f"{fmt_datetime(start.astimezone(tz))} – {fmt_datetime(end.astimezone(tz))}"
+
+
+SHOWN_DUTIES = 4  # how many coming duties a reply lists
+
+
+def duty_lines(ctx: Ctx, state: store.RotaState, count: int, since: datetime) -> list[str]:
+    """The next `count` duties from `since`, marked where swapped or covered."""
+    lines: list[str] = []
+    horizon = timedelta(days=max(r.shift_days for r in state.spec.rules) * count + 2)
+    for duty in state.duties(since, since + horizon):
+        if len(lines) >= count:
+            break
+        holder = state.staff.get(duty.staff_id)
+        note = ""
+        if duty.override is not None:
+            note = f" (vertritt {who(state.staff.get(duty.override.absent))})"
+        elif duty.scheduled != base_holder(state.spec, duty.shift):
+            note = " (getauscht)"
+        lines.append(f"  {fmt_span(duty.start, duty.end, ctx.settings.tz)}: {who(holder)}{note}")
+    return lines

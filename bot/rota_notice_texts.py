@@ -19,6 +19,7 @@ from scheduler.rota import Duty, base_holder, wall_clock
 from scheduler.rota_sweep import RotaSweeper, from_stamp
 from storage import rota as store
 from storage import rota_changes
+from storage import rota_queries as queries
 from storage.models import (
     OncallChange,
     OncallOverride,
@@ -152,7 +153,7 @@ def week(session: Session, settings: Settings, row: OutboxEntry, now: datetime) 
                 f"  ⚠️ Lücke: {fmt_span(gap.shift.start, gap.shift.end, tz)} – {who(person)} "
                 f"ist {why} (ab {fmt_date(gap.first_day)})"
             )
-        pending = [s for s in store.open_swaps(session, state.id, start) if s.status == "pending"]
+        pending = [s for s in queries.open_swaps(session, state.id, start) if s.status == "pending"]
         if pending:
             numbers = ", ".join(f"#{s.id}" for s in pending)
             lines.append(f"  offen: Tausch {numbers} wartet auf Bestätigung")

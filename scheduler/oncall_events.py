@@ -18,6 +18,7 @@ from sqlmodel import Session
 from scheduler.ics import FeedEvent
 from scheduler.rota import RotaSpec, Shift, base_holder, scheduled_holder, shift_by_number
 from storage import rota as store
+from storage import rota_queries as queries
 from storage.models import OncallOverride, OncallSwap, RotationRule, Staff
 from storage.rota_rules import implicit_rule, legacy_members, rule_rows, to_rule
 
@@ -41,8 +42,8 @@ def rotation_events(
         return []
     history = _history(session, state)
     low, high = found[0].shift.start, found[-1].shift.end
-    swaps = store.feed_swaps(session, rot.id, low.astimezone(UTC), high.astimezone(UTC))
-    overrides = store.feed_overrides(session, rot.id, low.astimezone(UTC), high.astimezone(UTC))
+    swaps = queries.feed_swaps(session, rot.id, low.astimezone(UTC), high.astimezone(UTC))
+    overrides = queries.feed_overrides(session, rot.id, low.astimezone(UTC), high.astimezone(UTC))
     changes: dict[int, Change] = {}
     events: list[FeedEvent] = []
     seen: set[str] = set()

@@ -29,6 +29,7 @@ from scheduler.rota_notices import NOTICE, WEEK
 from scheduler.workdays import WorkCalendar
 from storage import audit, outbox
 from storage import rota as store
+from storage import rota_queries as queries
 from storage.db import Database
 from storage.models import OncallHandover, Page, Rotation
 from storage.outbox import NewEntry
@@ -166,10 +167,10 @@ class RotaSweeper:
         states = store.load_states(session, self.settings.tz, start=start, end=end)
         if not states:
             return
-        confirmed = store.confirmations_since(
+        confirmed = queries.confirmations_since(
             session, [s.id for s in states], now - confirm - timedelta(days=2, hours=1)
         )
-        coordinators = store.coordinators_by_org(
+        coordinators = queries.coordinators_by_org(
             session, {s.rotation.organisation_id for s in states}
         )
         gap_end = now + timedelta(days=o.gap_days)
@@ -284,7 +285,7 @@ class RotaSweeper:
             for s in states
         }
         people = {d.staff_id for found in within.values() for d in found}
-        absences = store.absences_between(
+        absences = queries.absences_between(
             session, people, start.astimezone(tz).date(), end.astimezone(tz).date()
         )
         out: dict[int, list[Gap]] = {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -26,13 +26,11 @@ from scheduler.rota import (
     duties,
     duty_at,
     next_duty,
-    shift_by_number,
 )
 from storage.enums import Role
 from storage.models import (
     Availability,
     Deputy,
-    OncallHandover,
     OncallOverride,
     OncallSwap,
     Organisation,
@@ -293,157 +291,6 @@ def _overrides(
         query = query.where(col(OncallOverride.starts_at) < high)
     rows = session.execute(query).all()
     return [(r, Override(_id(i), a, b, s, e)) for r, i, a, b, s, e in rows]
-
-
-def swap_span(spec: RotaSpec, numbers: Iterable[int | None]) -> tuple[datetime, datetime] | None:
-    """The earliest start and latest end of the shifts a swap names (stored for lookups)."""
-    shifts = [shift_by_number(spec, n) for n in numbers if n is not None]
-    found = [s for s in shifts if s is not None]
-    if not found:
-        return None
-    return (
-        min(s.start.astimezone(UTC) for s in found),
-        max(s.end.astimezone(UTC) for s in found),
-    )
-
-
-def open_swaps(session: Session, rotation_id: int, after: datetime) -> list[OncallSwap]:
-    """Pending and confirmed swaps of the rotation not wholly in the past."""
-    return list(
-        session.exec(
-            select(OncallSwap)
-            .where(
-                OncallSwap.rotation_id == rotation_id,
-                col(OncallSwap.status).in_((PENDING, CONFIRMED)),
-                col(OncallSwap.last_end) > after,
-            )
-            .order_by(col(OncallSwap.id))
-        )
-    )
-
-
-def future_overrides(
-    session: Session, rotation_id: int | None, after: datetime
-) -> list[OncallOverride]:
-    """Overrides in force that end after `after`, for this rotation or for all."""
-    return list(
-        session.exec(
-            select(OncallOverride)
-            .where(
-                or_(
-                    col(OncallOverride.rotation_id).is_(None),
-                    col(OncallOverride.rotation_id) == rotation_id,
-                ),
-                col(OncallOverride.cancelled_at).is_(None),
-                col(OncallOverride.ends_at) > after,
-            )
-            .order_by(col(OncallOverride.id))
-        )
-    )
-
-
-def feed_overrides(
-    session: Session, rotation_id: int, low: datetime, high: datetime
-) -> list[OncallOverride]:
-    """Overrides that may touch [low, high) of the rotation, also cancelled ones (SEQUENCE)."""
-    return list(
-        session.exec(
-            select(OncallOverride).where(
-                or_(
-                    col(OncallOverride.rotation_id).is_(None),
-                    col(OncallOverride.rotation_id) == rotation_id,
-                ),
-                col(OncallOverride.ends_at) > low,
-                col(OncallOverride.starts_at) < high,
-            )
-        )
-    )
-
-
-def feed_swaps(
-    session: Session, rotation_id: int, low: datetime, high: datetime
-) -> list[OncallSwap]:
-    """Swaps that were in force at some time (confirmed, or void after being confirmed) and
-    may touch [low, high): each changed its shifts once, or twice."""
-    return list(
-        session.exec(
-            select(OncallSwap).where(
-                OncallSwap.rotation_id == rotation_id,
-                or_(
-                    col(OncallSwap.status) == CONFIRMED,
-                    and_(
-                        col(OncallSwap.status) == VOID,
-                        col(OncallSwap.confirmed_a_at).is_not(None),
-                        col(OncallSwap.confirmed_b_at).is_not(None),
-                    ),
-                ),
-                col(OncallSwap.last_end) > low,
-                col(OncallSwap.first_start) < high,
-            )
-        )
-    )
-
-
-def coordinators_by_org(session: Session, org_ids: Iterable[int]) -> dict[int, list[int]]:
-    """Active coordinators of each organisation, by id."""
-    ids = sorted(set(org_ids))
-    out: dict[int, list[int]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    for staff_id, org_id in session.exec(
-        select(Staff.id, Staff.organisation_id)
-        .where(
-            col(Staff.organisation_id).in_(ids),
-            Staff.role == Role.coordinator,
-            col(Staff.active).is_(True),
-        )
-        .order_by(col(Staff.id))
-    ):
-        out[org_id].append(_id(staff_id))
-    return out
-
-
-def confirmations_since(
-    session: Session, rotation_ids: Sequence[int], since: datetime
-) -> set[tuple[int, int, int]]:
-    """(rotation, shift number, person) of the handovers confirmed after `since`."""
-    if not rotation_ids:
-        return set()
-    wanted = set(rotation_ids)
-    return {
-        (r, n, p)
-        for r, n, p in session.exec(
-            select(
-                OncallHandover.rotation_id, OncallHandover.shift_number, OncallHandover.staff_id
-            ).where(col(OncallHandover.confirmed_at) > since)
-        )
-        if r in wanted
-    }
-
-
-def absences_between(
-    session: Session, staff_ids: Iterable[int], first: date, last: date
-) -> dict[int, list[tuple[date, date]]]:
-    """Absences of these people overlapping the days [first, last], by person."""
-    ids = sorted(set(staff_ids))
-    out: dict[int, list[tuple[date, date]]] = {}
-    if not ids:
-        return out
-    for staff_id, start, until in session.exec(
-        select(
-            col(Availability.staff_id),
-            col(Availability.absent_from),
-            col(Availability.absent_until),
-        ).where(
-            col(Availability.staff_id).in_(ids),
-            col(Availability.absent_from).is_not(None),
-            col(Availability.absent_from) <= last,
-            col(Availability.absent_until) >= first,
-        )
-    ):
-        assert start is not None and until is not None
-        out.setdefault(staff_id, []).append((start, until))
-    return out
 
 
 def coordinator_ids(session: Session, organisation_id: int) -> list[int]:

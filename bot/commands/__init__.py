@@ -14,6 +14,7 @@ from bot.commands import (
     reminders,
     rota,
     rota_duties,
+    rota_swaps,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "reminders",
     "rota",
     "rota_duties",
+    "rota_swaps",
 ]

@@ -103,6 +103,7 @@ _TOPICS = {
     "bot.commands.oncall": "Rufbereitschaft",
     "bot.commands.rota": "Rufbereitschaft",
     "bot.commands.rota_duties": "Rufbereitschaft",
+    "bot.commands.rota_swaps": "Rufbereitschaft",
     "bot.commands.paging": "Rufbereitschaft",
     "bot.commands.reachability": "Erreichbarkeit",
     "bot.commands.ag78": "AG 78 und Kalender",

@@ -15,6 +15,7 @@ from bot.messages import Reply
 from bot.registry import REGISTRY
 from bot.rota_common import phone, who
 from storage import rota as store
+from storage import rota_queries as queries
 from storage.models import Staff
 
 # Longer than any shift (28 days at most): the duty after the current one is inside.
@@ -40,7 +41,7 @@ def on_call(ctx: Ctx, args: str) -> Reply:
             found.append((state, duty, following, state.backup_for(duty, following)))
     if not found:
         return Reply(texts.NO_ONCALL)
-    absent = store.absences_between(
+    absent = queries.absences_between(
         ctx.session, {d.staff_id for _, d, _, _ in found}, ctx.today, ctx.today
     )
     lines = []
@@ -73,7 +74,7 @@ def _absent_hint(ctx: Ctx, state: store.RotaState, person: Staff, backup: Staff 
         for c in store.coordinator_ids(ctx.session, state.rotation.organisation_id)
         if c != person.id
     ]
-    away = store.absences_between(ctx.session, ids, ctx.today, ctx.today)
+    away = queries.absences_between(ctx.session, ids, ctx.today, ctx.today)
     present = [c for c in ids if c not in away]
     reachable = [p for p in (ctx.session.get(Staff, c) for c in present) if p is not None]
     if reachable:

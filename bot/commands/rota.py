@@ -8,7 +8,7 @@ people told; everyone whose next shift moved hears what it was and what it is no
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlmodel import select
 
@@ -19,9 +19,11 @@ from bot.formatting import WEEKDAY_LONG, fmt_date_wd, fmt_datetime, fmt_time
 from bot.messages import Reply
 from bot.parsing import WEEKDAY_WORDS, parse_date, parse_time, shown, split_args
 from bot.registry import REGISTRY
+from bot.rota_apply import apply_change
 from bot.rota_common import (
+    SHOWN_DUTIES,
     coordinates,
-    fmt_span,
+    duty_lines,
     length_text,
     person,
     rotation,
@@ -29,13 +31,12 @@ from bot.rota_common import (
     state_of,
     who,
 )
-from scheduler.rota import RotaSpec, Swap, base_holder, shift_by_number, shift_of, wall_clock
-from scheduler.rota_edit import Plan, RuleChange, plan_edit, plan_end, void_overrides, void_swaps
-from scheduler.rota_notices import VOID, snapshot, tell, tell_changes
+from scheduler.rota import RotaSpec, base_holder, shift_by_number, wall_clock
+from scheduler.rota_edit import Plan, RuleChange, plan_edit, plan_end
 from storage import rota as store
 from storage.enums import Role
-from storage.models import OncallOverride, OncallSwap, Rotation, Staff, Team
-from storage.rota_rules import apply_plan, create_rotation
+from storage.models import Rotation, Staff, Team
+from storage.rota_rules import create_rotation
 
 _NEW_USAGE = (
     '/rufbereitschaft_neu "Rufbereitschaft Nord" mitglieder=MK,JB,TS schicht=woche '
@@ -46,7 +47,6 @@ _EDIT_USAGE = (
     '(auch schicht=, uebergabe="Mi 08:00", zweite=, erste=KÜRZEL)'
 )
 _END_USAGE = "/rufbereitschaft_beenden Weserufer ab=01.05."
-_SHOWN_DUTIES = 4
 
 
 def _shift_days(raw: str) -> int:
@@ -102,23 +102,6 @@ def _backup(ctx: Ctx, raw: str, org_id: int) -> tuple[int | None, bool]:
     if backup.organisation_id != org_id:
         raise UserError(f"{who(backup)} gehört nicht zu deiner Organisation.")
     return backup.id, False
-
-
-def duty_lines(ctx: Ctx, state: store.RotaState, count: int, since: datetime) -> list[str]:
-    """The next `count` duties from `since`, marked where swapped or covered."""
-    lines: list[str] = []
-    horizon = timedelta(days=max(r.shift_days for r in state.spec.rules) * count + 2)
-    for duty in state.duties(since, since + horizon):
-        if len(lines) >= count:
-            break
-        holder = state.staff.get(duty.staff_id)
-        note = ""
-        if duty.override is not None:
-            note = f" (vertritt {who(state.staff.get(duty.override.absent))})"
-        elif duty.scheduled != base_holder(state.spec, duty.shift):
-            note = " (getauscht)"
-        lines.append(f"  {fmt_span(duty.start, duty.end, ctx.settings.tz)}: {who(holder)}{note}")
-    return lines
 
 
 @REGISTRY.command(
@@ -190,7 +173,7 @@ def new_rotation(ctx: Ctx, args: str) -> Reply:
         f"Schicht {length_text(shift_days)}, Übergabe {when}, erste Schicht ab {fmt_date_wd(start)}",
         f"Zweite Linie: {second if backup_next or backup_id else 'keine'}",
         "Die nächsten Schichten:",
-        *duty_lines(ctx, state, _SHOWN_DUTIES, ctx.now),
+        *duty_lines(ctx, state, SHOWN_DUTIES, ctx.now),
     ]
     return Reply("\n".join(lines))
 
@@ -225,7 +208,7 @@ def show_rotation(ctx: Ctx, args: str) -> Reply:
             else:
                 lines.append(rule_text(state, rule))
         if ends is None or ends > ctx.now:
-            lines += duty_lines(ctx, state, _SHOWN_DUTIES, ctx.now)
+            lines += duty_lines(ctx, state, SHOWN_DUTIES, ctx.now)
         blocks.append("\n".join(lines))
     return Reply("\n\n".join(blocks))
 
@@ -296,7 +279,7 @@ def edit_rotation(ctx: Ctx, args: str) -> Reply:
         raise UserError("Diese Rufbereitschaft hat keine Mitglieder mehr.") from exc
     if _unchanged(before.spec, plan):
         raise UserError("So gilt es schon; ich habe nichts geändert. /rufbereitschaft zeigt es.")
-    return _apply(ctx, rot, before, plan, "edit")
+    return apply_change(ctx, rot, before, plan, "edit")
 
 
 @REGISTRY.command(
@@ -318,7 +301,7 @@ def end_rotation(ctx: Ctx, args: str) -> Reply:
         plan = plan_end(before.spec, _from_day(ctx, raw_from), ctx.now)
     except ValueError as exc:
         raise UserError(f"„{rot.name}“ ist bereits beendet.") from exc
-    return _apply(ctx, rot, before, plan, "end")
+    return apply_change(ctx, rot, before, plan, "end")
 
 
 def _upcoming_members(spec: RotaSpec, now: datetime) -> tuple[int, ...]:
@@ -350,135 +333,3 @@ def _unchanged(old: RotaSpec, plan: Plan) -> bool:
         and (a.start, a.end) == (b.start, b.end)
         and base_holder(old, a) == base_holder(plan.spec, b)
     )
-
-
-def _apply(ctx: Ctx, rot: Rotation, before: store.RotaState, plan: Plan, cause: str) -> Reply:
-    assert rot.id is not None
-    now = ctx.now
-    people_before = snapshot(before, now)
-    row = apply_plan(ctx.session, rot, before.spec, plan, now=now, actor=ctx.staff_id)
-    void_lines: list[str] = []
-    # Swaps: pending or confirmed, naming a shift the edit changed.
-    open_swaps = store.open_swaps(ctx.session, rot.id, now)
-    for swap in _by_ids(open_swaps, void_swaps(before.spec, plan.spec, _as_swaps(open_swaps), now)):
-        if swap.status == store.PENDING:
-            swap.decided_at = now
-        swap.status = store.VOID
-        ctx.session.add(swap)
-        audit_change(ctx, "void", "oncall_swap", swap.id, rotation=rot.id)
-        people = {swap.holder_a, swap.holder_b, swap.requested_by} - {ctx.staff_id}
-        assert swap.id is not None
-        tell(ctx.session, ctx.settings, ctx.calendar, VOID, swap.id, "swap", people, now)
-        void_lines.append(f"  Tausch #{swap.id}")
-    ctx.session.flush()
-    after = state_of(ctx, rot)
-    overrides = store.future_overrides(ctx.session, rot.id, now)
-    void_ids = void_overrides(
-        before.spec,
-        plan.spec,
-        swaps_before=before.swaps,
-        swaps_after=after.swaps,
-        overrides=after.overrides,
-        now=now,
-    )
-    for override in overrides:
-        if override.id not in void_ids or _applies_elsewhere(ctx, override, rot.id):
-            continue
-        override.cancelled_at = now
-        ctx.session.add(override)
-        audit_change(ctx, "void", "oncall_override", override.id, rotation=rot.id)
-        people = {
-            override.absent_staff_id,
-            override.substitute_staff_id,
-            override.created_by,
-        } - {ctx.staff_id}
-        assert override.id is not None
-        tell(ctx.session, ctx.settings, ctx.calendar, VOID, override.id, "override", people, now)
-        void_lines.append(f"  Vertretung #{override.id}")
-    ctx.session.flush()
-    after = state_of(ctx, rot)
-    told = tell_changes(
-        ctx.session,
-        ctx.settings,
-        ctx.calendar,
-        rotation_id=rot.id,
-        before=people_before,
-        after=snapshot(after, now, set(people_before) | set(after.staff)),
-        cause=cause,
-        ref_id=row.id,
-        now=now,
-        skip={ctx.staff_id},
-    )
-    tz = ctx.settings.tz
-    rule = plan.rule
-    audit_change(
-        ctx,
-        "end" if rule.ended else "edit",
-        "rotation",
-        rot.id,
-        rule=row.id,
-        effective=rule.effective_from.isoformat(),
-        members=len(rule.members),
-        void=len(void_lines),
-    )
-    at = fmt_datetime(rule.effective_from.astimezone(tz))
-    lines = (
-        [f"Rufbereitschaft „{rot.name}“ endet am {at}."]
-        if rule.ended
-        else [f"Rufbereitschaft „{rot.name}“ geändert, gültig ab {at}:", rule_text(after, rule)]
-    )
-    if plan.kept is not None:
-        lines.append(
-            "Die laufende Schicht bleibt, wie sie ist "
-            f"({fmt_span(plan.kept.start, plan.kept.end, tz)})."
-        )
-    if plan.superseded:
-        lines.append("Eine vorher geplante Änderung ab diesem Zeitpunkt ist damit ersetzt.")
-    if not rule.ended:
-        previous = shift_of(after.spec, _utc(rule.effective_from) - timedelta(microseconds=1))
-        since = max(now, previous.start if previous else now, key=_utc)
-        lines += [
-            "Die Schichten um die Änderung:",
-            *duty_lines(ctx, after, _SHOWN_DUTIES + 1, since),
-        ]
-    else:
-        last = after.duties(now, rule.effective_from + timedelta(microseconds=1))
-        if last:
-            lines.append(
-                f"Letzte Schicht: {fmt_span(last[-1].start, last[-1].end, tz)}: "
-                f"{who(after.staff.get(last[-1].staff_id))}"
-            )
-    if void_lines:
-        lines += ["Hinfällig (die Beteiligten bekommen Bescheid):", *void_lines]
-    if told:
-        names = ", ".join(who(after.staff.get(p) or ctx.session.get(Staff, p)) for p in told)
-        lines.append(f"Über ihre geänderte nächste Schicht informiere ich: {names}.")
-    return Reply("\n".join(lines))
-
-
-def _by_ids(rows: list[OncallSwap], ids: list[int]) -> list[OncallSwap]:
-    wanted = set(ids)
-    return [r for r in rows if r.id in wanted]
-
-
-def _as_swaps(rows: list[OncallSwap]) -> list[Swap]:
-    return [Swap(r.id or 0, r.shift_a, r.holder_a, r.holder_b, r.shift_b) for r in rows]
-
-
-def _applies_elsewhere(ctx: Ctx, override: OncallOverride, rotation_id: int) -> bool:
-    """Whether an override for every rotation still changes a duty in another one."""
-    if override.rotation_id is not None:
-        return False
-    start = max(override.starts_at, ctx.now, key=_utc)
-    others = [r for r in store.find_rotations(ctx.session, "") if r.id != rotation_id]
-    for state in store.load_states(
-        ctx.session, ctx.settings.tz, start=start, end=override.ends_at, rotations=others
-    ):
-        for duty in state.duties(start, override.ends_at):
-            if duty.override is not None and duty.override.id == override.id:
-                return True
-    return False
-
-
-def _utc(at: datetime) -> datetime:
-    return at.astimezone(UTC)
