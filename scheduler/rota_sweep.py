@@ -176,6 +176,7 @@ class RotaSweeper:
         gap_end = now + timedelta(days=o.gap_days)
         window_opens = next_allowed(self.policy, self.calendar, now)
         entries: list[NewEntry] = []
+        allowed: dict[datetime, datetime] = {}  # many shifts share a handover time
         planned = {s.id: s.duties(start, end) for s in states}
         found_gaps = self.gaps_in(session, self.settings, states, now, gap_end, planned)
         for state in states:
@@ -193,7 +194,10 @@ class RotaSweeper:
                     and o.notice_days > 1
                     and timedelta(hours=22) < lead < timedelta(days=o.notice_days + 5)
                 ):
-                    fire = self._allowed_by(_days_before(duty.start, o.notice_days, tz))
+                    nominal = _days_before(duty.start, o.notice_days, tz)
+                    if nominal not in allowed:
+                        allowed[nominal] = self._allowed_by(nominal)
+                    fire = allowed[nominal]
                     if fire <= now < _days_before(duty.start, 1, tz):
                         stage = f"d{number}:{stamp(duty.start)}"
                         entries.append(NewEntry(NOTICE, state.id, stage, holder, now, window_opens))

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -174,12 +175,9 @@ def load_states(
     """Rotations (all, or those given) with their rule versions, the confirmed swaps and the
     overrides in force that can touch [start, end), and the people they name.
 
-    A fixed number of queries, however many rotations: every table is read once."""
-    rows = (
-        list(rotations)
-        if rotations is not None
-        else list(session.exec(select(Rotation).order_by(col(Rotation.id))))
-    )
+    A fixed number of queries, however many rotations: every table is read once, with
+    statements built once (this is the path of /notfall and of every on-call tick)."""
+    rows = list(rotations) if rotations is not None else list(session.exec(_ALL_ROTATIONS))
     if not rows:
         return []
     ids = [r.id for r in rows if r.id is not None]
@@ -207,22 +205,14 @@ def load_states(
                 wanted.add(rule.backup_staff_id)
     for _, o in overrides:
         wanted.update((o.absent, o.substitute))
-    for _, s in swaps:
-        wanted.update((s.holder_a, s.holder_b))
+    for _, sw in swaps:
+        wanted.update((sw.holder_a, sw.holder_b))
     staff = {
         _id(p.id): p
-        for p in (
-            session.exec(select(Staff).where(col(Staff.id).in_(sorted(wanted)))) if wanted else []
-        )
+        for p in (session.exec(_STAFF_BY_IDS, params={"ids": sorted(wanted)}) if wanted else [])
     }
-    orgs = {
-        o.id: o
-        for o in session.exec(
-            select(Organisation).where(
-                col(Organisation.id).in_(sorted({r.organisation_id for r in rows}))
-            )
-        )
-    }
+    org_ids = sorted({r.organisation_id for r in rows})
+    orgs = {o.id: o for o in session.exec(_ORGS_BY_IDS, params={"ids": org_ids})}
     swaps_of: dict[int, list[Swap]] = {}
     for swap_rotation, swap in swaps:
         swaps_of.setdefault(swap_rotation, []).append(swap)
@@ -245,51 +235,88 @@ def load_states(
     ]
 
 
+_ALL_ROTATIONS = select(Rotation).order_by(col(Rotation.id))
+_STAFF_BY_IDS = select(Staff).where(col(Staff.id).in_(bindparam("ids", expanding=True)))
+_ORGS_BY_IDS = select(Organisation).where(
+    col(Organisation.id).in_(bindparam("ids", expanding=True))
+)
+_SWAP_ROWS = sa_select(
+    col(OncallSwap.rotation_id),
+    col(OncallSwap.id),
+    col(OncallSwap.shift_a),
+    col(OncallSwap.holder_a),
+    col(OncallSwap.holder_b),
+    col(OncallSwap.shift_b),
+).where(col(OncallSwap.status) == CONFIRMED)
+_OVERRIDE_ROWS = sa_select(
+    col(OncallOverride.rotation_id),
+    col(OncallOverride.id),
+    col(OncallOverride.absent_staff_id),
+    col(OncallOverride.substitute_staff_id),
+    col(OncallOverride.starts_at),
+    col(OncallOverride.ends_at),
+).where(col(OncallOverride.cancelled_at).is_(None))
+_STATEMENTS: dict[tuple[str, bool, bool, bool], Any] = {}
+
+
+def _statement(kind: str, ids: bool, low: bool, high: bool) -> Any:
+    """The swap or override query for this shape of window, built once (bound values)."""
+    key = (kind, ids, low, high)
+    if key not in _STATEMENTS:
+        query: Any
+        if kind == "swaps":
+            query = _SWAP_ROWS
+            if ids:
+                query = query.where(
+                    col(OncallSwap.rotation_id).in_(bindparam("ids", expanding=True))
+                )
+            if low:
+                query = query.where(col(OncallSwap.last_end) > bindparam("low"))
+            if high:
+                query = query.where(col(OncallSwap.first_start) < bindparam("high"))
+        else:
+            query = _OVERRIDE_ROWS
+            if ids:
+                query = query.where(
+                    or_(
+                        col(OncallOverride.rotation_id).is_(None),
+                        col(OncallOverride.rotation_id).in_(bindparam("ids", expanding=True)),
+                    )
+                )
+            if low:
+                query = query.where(col(OncallOverride.ends_at) > bindparam("low"))
+            if high:
+                query = query.where(col(OncallOverride.starts_at) < bindparam("high"))
+        _STATEMENTS[key] = query
+    return _STATEMENTS[key]
+
+
+def _params(
+    ids: Sequence[int] | None, low: datetime | None, high: datetime | None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if ids is not None:
+        params["ids"] = list(ids)
+    if low is not None:
+        params["low"] = low
+    if high is not None:
+        params["high"] = high
+    return params
+
+
 def _swaps(
     session: Session, ids: Sequence[int] | None, low: datetime | None, high: datetime | None
 ) -> list[tuple[int, Swap]]:
-    # Plain columns, no ORM objects: a tick reads these for every rotation.
-    query = sa_select(
-        col(OncallSwap.rotation_id),
-        col(OncallSwap.id),
-        col(OncallSwap.shift_a),
-        col(OncallSwap.holder_a),
-        col(OncallSwap.holder_b),
-        col(OncallSwap.shift_b),
-    ).where(col(OncallSwap.status) == CONFIRMED)
-    if ids is not None:
-        query = query.where(col(OncallSwap.rotation_id).in_(ids))
-    if low is not None:
-        query = query.where(col(OncallSwap.last_end) > low)
-    if high is not None:
-        query = query.where(col(OncallSwap.first_start) < high)
-    rows = session.execute(query).all()
+    query = _statement("swaps", ids is not None, low is not None, high is not None)
+    rows = session.execute(query, _params(ids, low, high)).all()
     return [(r, Swap(_id(i), a, ha, hb, b)) for r, i, a, ha, hb, b in rows]
 
 
 def _overrides(
     session: Session, ids: Sequence[int] | None, low: datetime | None, high: datetime | None
 ) -> list[tuple[int | None, Override]]:
-    query = sa_select(
-        col(OncallOverride.rotation_id),
-        col(OncallOverride.id),
-        col(OncallOverride.absent_staff_id),
-        col(OncallOverride.substitute_staff_id),
-        col(OncallOverride.starts_at),
-        col(OncallOverride.ends_at),
-    ).where(col(OncallOverride.cancelled_at).is_(None))
-    if ids is not None:
-        query = query.where(
-            or_(
-                col(OncallOverride.rotation_id).is_(None),
-                col(OncallOverride.rotation_id).in_(ids),
-            )
-        )
-    if low is not None:
-        query = query.where(col(OncallOverride.ends_at) > low)
-    if high is not None:
-        query = query.where(col(OncallOverride.starts_at) < high)
-    rows = session.execute(query).all()
+    query = _statement("overrides", ids is not None, low is not None, high is not None)
+    rows = session.execute(query, _params(ids, low, high)).all()
     return [(r, Override(_id(i), a, b, s, e)) for r, i, a, b, s, e in rows]
 
 
@@ -309,13 +336,14 @@ def coordinator_ids(session: Session, organisation_id: int) -> list[int]:
 
 
 def open_pages_due(session: Session, now: datetime) -> list[Page]:
-    return list(
-        session.exec(
-            select(Page)
-            .where(col(Page.escalate_at) <= now, col(Page.acked_at).is_(None))
-            .order_by(col(Page.id))
-        )
-    )
+    return list(session.exec(_PAGES_DUE, params={"now": now}))
+
+
+_PAGES_DUE = (
+    select(Page)
+    .where(col(Page.escalate_at) <= bindparam("now"), col(Page.acked_at).is_(None))
+    .order_by(col(Page.id))
+)
 
 
 # -- reachability ------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from scheduler.rota import RotaSpec, shift_by_number
@@ -116,15 +117,7 @@ def coordinators_by_org(session: Session, org_ids: Iterable[int]) -> dict[int, l
     out: dict[int, list[int]] = {i: [] for i in ids}
     if not ids:
         return out
-    for staff_id, org_id in session.exec(
-        select(Staff.id, Staff.organisation_id)
-        .where(
-            col(Staff.organisation_id).in_(ids),
-            Staff.role == Role.coordinator,
-            col(Staff.active).is_(True),
-        )
-        .order_by(col(Staff.id))
-    ):
+    for staff_id, org_id in session.execute(_COORDINATORS, {"ids": ids}).all():
         out[org_id].append(_id(staff_id))
     return out
 
@@ -136,15 +129,23 @@ def confirmations_since(
     if not rotation_ids:
         return set()
     wanted = set(rotation_ids)
-    return {
-        (r, n, p)
-        for r, n, p in session.exec(
-            select(
-                OncallHandover.rotation_id, OncallHandover.shift_number, OncallHandover.staff_id
-            ).where(col(OncallHandover.confirmed_at) > since)
-        )
-        if r in wanted
-    }
+    rows = session.execute(_CONFIRMED_SINCE, {"since": since}).all()
+    return {(r, n, p) for r, n, p in rows if r in wanted}
+
+
+# Built once: the on-call tick runs these every few seconds.
+_COORDINATORS = (
+    sa_select(col(Staff.id), col(Staff.organisation_id))
+    .where(
+        col(Staff.organisation_id).in_(bindparam("ids", expanding=True)),
+        col(Staff.role) == Role.coordinator,
+        col(Staff.active).is_(True),
+    )
+    .order_by(col(Staff.id))
+)
+_CONFIRMED_SINCE = sa_select(
+    col(OncallHandover.rotation_id), col(OncallHandover.shift_number), col(OncallHandover.staff_id)
+).where(col(OncallHandover.confirmed_at) > bindparam("since"))
 
 
 def absences_between(
@@ -155,21 +156,21 @@ def absences_between(
     out: dict[int, list[tuple[date, date]]] = {}
     if not ids:
         return out
-    for staff_id, start, until in session.exec(
-        select(
-            col(Availability.staff_id),
-            col(Availability.absent_from),
-            col(Availability.absent_until),
-        ).where(
-            col(Availability.staff_id).in_(ids),
-            col(Availability.absent_from).is_not(None),
-            col(Availability.absent_from) <= last,
-            col(Availability.absent_until) >= first,
-        )
-    ):
+    params = {"ids": ids, "first": first, "last": last}
+    for staff_id, start, until in session.execute(_ABSENCES, params).all():
         assert start is not None and until is not None
         out.setdefault(staff_id, []).append((start, until))
     return out
+
+
+_ABSENCES = sa_select(
+    col(Availability.staff_id), col(Availability.absent_from), col(Availability.absent_until)
+).where(
+    col(Availability.staff_id).in_(bindparam("ids", expanding=True)),
+    col(Availability.absent_from).is_not(None),
+    col(Availability.absent_from) <= bindparam("last"),
+    col(Availability.absent_until) >= bindparam("first"),
+)
 
 
 def _id(value: int | None) -> int:

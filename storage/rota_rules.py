@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -94,29 +94,13 @@ _RULE_COLUMNS = (
 
 def rules_in_force(session: Session, rotation_ids: Sequence[int] | None) -> dict[int, list[Rule]]:
     """The versions in force by rotation, ordered by `effective_from`, as `Rule`s (plain
-    columns, no ORM objects: every tick reads them)."""
-    query = (
-        sa_select(*_RULE_COLUMNS)
-        .where(col(RotationRule.superseded_by).is_(None))
-        .order_by(col(RotationRule.rotation_id), col(RotationRule.effective_from))
-    )
-    if rotation_ids is not None:
-        query = query.where(col(RotationRule.rotation_id).in_(sorted(set(rotation_ids))))
+    columns, no ORM objects, statements built once: every tick reads them)."""
+    if rotation_ids is None:
+        rows = session.execute(_RULES_ALL).all()
+    else:
+        rows = session.execute(_RULES_OF, {"ids": sorted(set(rotation_ids))}).all()
     out: dict[int, list[Rule]] = {}
-    for (
-        rid,
-        at,
-        anchor,
-        handover,
-        days,
-        members,
-        offset,
-        first,
-        backup,
-        nxt,
-        i,
-        made,
-    ) in session.execute(query).all():
+    for rid, at, anchor, handover, days, members, offset, first, backup, nxt, i, made in rows:
         out.setdefault(rid, []).append(
             Rule(
                 at,
@@ -135,15 +119,27 @@ def rules_in_force(session: Session, rotation_ids: Sequence[int] | None) -> dict
     return out
 
 
+_RULES_ALL = (
+    sa_select(*_RULE_COLUMNS)
+    .where(col(RotationRule.superseded_by).is_(None))
+    .order_by(col(RotationRule.rotation_id), col(RotationRule.effective_from))
+)
+_RULES_OF = _RULES_ALL.where(col(RotationRule.rotation_id).in_(bindparam("ids", expanding=True)))
+_LEGACY_MEMBERS = (
+    sa_select(col(RotationMember.rotation_id), col(RotationMember.staff_id))
+    .where(col(RotationMember.rotation_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(RotationMember.rotation_id), col(RotationMember.position))
+)
+
+
 def legacy_members(session: Session, rotation_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Members in order of rotations stored before issue 15 (no rule versions)."""
     if not rotation_ids:
         return {}
     out: dict[int, list[int]] = {}
-    for rotation_id, staff_id in session.exec(
-        select(RotationMember.rotation_id, RotationMember.staff_id)
-        .where(col(RotationMember.rotation_id).in_(sorted(rotation_ids)))
-        .order_by(col(RotationMember.rotation_id), col(RotationMember.position))
-    ):
+    for rotation_id, staff_id in session.execute(
+        _LEGACY_MEMBERS, {"ids": sorted(rotation_ids)}
+    ).all():
         out.setdefault(rotation_id, []).append(staff_id)
     return out
 
