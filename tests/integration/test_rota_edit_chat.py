@@ -100,6 +100,7 @@ async def test_a_coordinator_adds_a_member_from_a_date_and_a_void_swap_is_report
     assert len(rules) == 2 and rules[0].superseded_by is None  # the old version stays as it was
 
 
+@BOTH_BACKENDS
 async def test_a_change_mid_shift_waits_for_the_running_shift(
     demo: dict[str, ChatUser], clock: FixedClock, engine: Engine
 ) -> None:
@@ -167,6 +168,7 @@ def test_bad_edits_get_a_german_answer_and_change_nothing(
 # /rufbereitschaft_beenden
 
 
+@BOTH_BACKENDS
 async def test_ending_a_rotation_keeps_begun_shifts_and_voids_later_overrides(
     demo: dict[str, ChatUser], clock: FixedClock, engine: Engine, db: Database
 ) -> None:
@@ -187,7 +189,7 @@ async def test_ending_a_rotation_keeps_begun_shifts_and_voids_later_overrides(
     assert "Endet" not in demo["MK"].say("/rufbereitschaft Weserufer")
     assert "Beendet seit Di 15.04.2025, 09:00." in demo["MK"].say("/rufbereitschaft Weserufer")
     clock.set(at(7, 4, 10, 5))
-    await engine.run_until(at(22, 4, 12), step=timedelta(hours=1))
+    await engine.run_until(at(22, 4, 12), step=timedelta(hours=3))
     new = engine.messenger.sent[sent_before:]
     ts = [s.reply.text for s in new if s.to == TS]
     assert ts and ts[0].endswith(
@@ -251,6 +253,7 @@ async def test_taking_over_at_night_tells_the_relieved_person_at_once(
 # Heads-up notices and the weekly summary
 
 
+@BOTH_BACKENDS
 async def test_heads_up_three_days_before_and_the_day_before(
     demo: dict[str, ChatUser], clock: FixedClock, engine: Engine
 ) -> None:
@@ -299,6 +302,7 @@ async def test_weekly_summary_of_the_coming_week(
 # Issue 14 items 6, 7, 8
 
 
+@BOTH_BACKENDS
 def test_absence_warns_about_the_shifts_within_it_for_the_right_person(
     demo: dict[str, ChatUser],
 ) -> None:
@@ -314,6 +318,7 @@ def test_absence_warns_about_the_shifts_within_it_for_the_right_person(
     assert "In dieser Zeit hast du Rufbereitschaft" in mine and "/vertretung 22.04.-22.04." in mine
 
 
+@BOTH_BACKENDS
 def test_absent_on_call_person_without_a_second_line_points_to_the_coordinators(
     demo: dict[str, ChatUser], clock: FixedClock
 ) -> None:
@@ -341,6 +346,7 @@ def test_absent_on_call_person_without_a_second_line_points_to_the_coordinators(
     assert "die Koordination ist heute auch nicht erreichbar – bitte /anpiepen" in weser
 
 
+@BOTH_BACKENDS
 async def test_the_on_call_person_paging_does_not_page_themself(
     demo: dict[str, ChatUser], clock: FixedClock, engine: Engine, db: Database
 ) -> None:
