@@ -21,6 +21,7 @@ from storage.rota_rules import apply_plan
 
 
 def apply_change(ctx: Ctx, rot: Rotation, before: store.RotaState, plan: Plan, cause: str) -> Reply:
+    """Store `plan` (an edit or an end, `cause` "edit" or "end") and answer the coordinator."""
     assert rot.id is not None
     now = ctx.now
     people_before = snapshot(before, now)

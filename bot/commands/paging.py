@@ -27,7 +27,7 @@ _USAGE = "/anpiepen Bitte dringend zurückrufen, HB-2025-017"
     "anpiepen",
     "pager",
     "page",
-    summary="Die Rufbereitschaft anpiepen: kurze Nachricht ohne Namen, sofort, auch nachts",
+    summary="Rufbereitschaft anpiepen: kurze Nachricht ohne Namen",
     example=_USAGE,
 )
 def page(ctx: Ctx, args: str) -> Reply:

@@ -145,7 +145,7 @@ def presence(ctx: Ctx, args: str) -> Reply:
 @REGISTRY.command(
     "abwesend",
     "absent",
-    summary="Abwesenheit eintragen (krank, Urlaub): Erinnerungen gehen so lange an die Vertretung",
+    summary="Abwesenheit eintragen (krank, Urlaub)",
     example="/abwesend krank bis 18.04. · /abwesend urlaub 14.04.-25.04. vertretung=JB · "
     "/abwesend ende",
 )
@@ -223,7 +223,7 @@ def absent(ctx: Ctx, args: str) -> Reply:
 @REGISTRY.command(
     "vertreter",
     "deputy",
-    summary="Wer dich bei Abwesenheit vertritt (Koordination: auch für Personen und Teams)",
+    summary="Wer dich bei Abwesenheit vertritt",
     example='/vertreter JB · /vertreter · Koordination: /vertreter LW JB, /vertreter team="Ambulante Hilfen" MK',
 )
 def deputy(ctx: Ctx, args: str) -> Reply:
@@ -317,7 +317,7 @@ def _reachability(ctx: Ctx, staff: Staff) -> list[str]:
 @REGISTRY.command(
     "erreichbar",
     "reachable",
-    summary="Wann ist jemand erreichbar? Per Kürzel oder für die Zuständigen eines Falls",
+    summary="Wann ist jemand erreichbar? (Kürzel oder Aktenzeichen)",
     example="/erreichbar JB · /erreichbar HB-2025-017",
 )
 def reachable(ctx: Ctx, args: str) -> Reply:

@@ -107,7 +107,7 @@ def _backup(ctx: Ctx, raw: str, org_id: int) -> tuple[int | None, bool]:
 @REGISTRY.command(
     "rufbereitschaft_neu",
     "newrota",
-    summary="Rufbereitschaft einrichten: Mitglieder, Schichtlänge, Übergabe, zweite Linie",
+    summary="Rufbereitschaft einrichten (Mitglieder, Schicht, Übergabe)",
     example=_NEW_USAGE,
     roles={Role.coordinator},
 )
@@ -181,7 +181,7 @@ def new_rotation(ctx: Ctx, args: str) -> Reply:
 @REGISTRY.command(
     "rufbereitschaft",
     "rota",
-    summary="Eine Rufbereitschaft mit den nächsten Schichten, Vertretungen und Tauschen",
+    summary="Eine Rufbereitschaft mit den nächsten Schichten",
     example="/rufbereitschaft, /rufbereitschaft Weserufer",
 )
 def show_rotation(ctx: Ctx, args: str) -> Reply:
@@ -238,7 +238,7 @@ def _from_day(ctx: Ctx, raw: str | None) -> date:
     "rufbereitschaft_aendern",
     "rufbereitschaft_ändern",
     "editrota",
-    summary="Rufbereitschaft ändern ab einem Datum: Mitglieder, Schicht, Übergabe, zweite Linie",
+    summary="Rufbereitschaft ab einem Datum ändern",
     example=_EDIT_USAGE,
     roles={Role.coordinator},
 )
@@ -285,7 +285,7 @@ def edit_rotation(ctx: Ctx, args: str) -> Reply:
 @REGISTRY.command(
     "rufbereitschaft_beenden",
     "endrota",
-    summary="Eine Rufbereitschaft ab einem Datum beenden (laufende Schichten bleiben)",
+    summary="Rufbereitschaft ab einem Datum beenden",
     example=_END_USAGE,
     roles={Role.coordinator},
 )

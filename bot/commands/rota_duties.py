@@ -90,7 +90,7 @@ def _snapshots(ctx: Ctx, rot: Rotation | None) -> dict[int, dict[int, Duty | Non
 @REGISTRY.command(
     "vertretung",
     "override",
-    summary="Vertretung in der Rufbereitschaft (krank, Urlaub): wer, wann, durch wen",
+    summary="Vertretung in der Rufbereitschaft (krank, Urlaub)",
     example="/vertretung JB 14.04.-18.04. durch=TS grund=krank · /vertretung bis 25.04. durch=MK",
 )
 def add_override(ctx: Ctx, args: str) -> Reply:
@@ -189,7 +189,7 @@ def cancel_override(ctx: Ctx, args: str) -> Reply:
     "uebernehmen",
     "übernehmen",
     "takeover",
-    summary="Die laufende oder nächste Schicht sofort übernehmen (Koordination: für ein Mitglied)",
+    summary="Laufende oder nächste Schicht sofort übernehmen",
     example="/uebernehmen · /uebernehmen Weserufer · Koordination: /uebernehmen TS Weserufer",
 )
 def take_over(ctx: Ctx, args: str) -> Reply:
