@@ -47,7 +47,8 @@ class Rule:
     def __post_init__(self) -> None:
         # Instants are kept in UTC: compared without conversions, right in October's repeated
         # hour (aware datetimes sharing a ZoneInfo compare by wall time).
-        object.__setattr__(self, "effective_from", self.effective_from.astimezone(UTC))
+        if self.effective_from.tzinfo is not UTC:
+            object.__setattr__(self, "effective_from", self.effective_from.astimezone(UTC))
 
     @property
     def ended(self) -> bool:
@@ -133,8 +134,9 @@ class Override:
     end: datetime
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "start", self.start.astimezone(UTC))
-        object.__setattr__(self, "end", self.end.astimezone(UTC))
+        if self.start.tzinfo is not UTC or self.end.tzinfo is not UTC:
+            object.__setattr__(self, "start", self.start.astimezone(UTC))
+            object.__setattr__(self, "end", self.end.astimezone(UTC))
 
 
 @dataclass(frozen=True)
@@ -342,10 +344,7 @@ def duty_at(
     shift = shift_of(spec, instant)
     if shift is None:
         return None
-    holder = base_holder(spec, shift)
-    on_shift = [w for w in swaps if shift.number in (w.shift_a, w.shift_b)]
-    scheduled = _after_swaps(holder, shift.number, on_shift) if on_shift else holder
-    pieces = _pieces(shift, scheduled, _newest_first(overrides))
+    pieces = _pieces(shift, _scheduled(spec, shift, swaps), _newest_first(overrides))
     return next(p for p in pieces if p.start <= instant < p.end)
 
 
@@ -382,6 +381,43 @@ def _pieces(shift: Shift, scheduled: int, overrides: Sequence[Override]) -> list
         else:
             out.append(Duty(shift, piece_start, piece_end, holder, scheduled, override))
     return out
+
+
+def duty_and_next(
+    spec: RotaSpec,
+    at: datetime,
+    *,
+    swaps: Sequence[Swap] = (),
+    overrides: Sequence[Override] = (),
+) -> tuple[Duty | None, Duty | None]:
+    """The duty covering `at` and the one after it (`duty_at` and `next_duty` in one go: the
+    shift is located once, the following one taken from the grid)."""
+    instant = at.astimezone(UTC)
+    shift = shift_of(spec, instant)
+    if shift is None:
+        return None, None
+    ordered = _newest_first(overrides)
+    pieces = _pieces(shift, _scheduled(spec, shift, swaps), ordered)
+    current = next(p for p in pieces if p.start <= instant < p.end)
+    later = [p for p in pieces if p.start >= current.end]
+    if later:
+        return current, later[0]
+    rule = spec.rules[shift.version]
+    stop = spec.end_of(shift.version)
+    if stop is not None and shift.end >= stop:
+        following = shift_of(spec, shift.end)  # the next version's first shift, if any
+    else:
+        k = shift.number - rule.first_number + 1
+        following = _make_shift(spec, shift.version, k, start=shift.end)
+    if following is None:
+        return current, None
+    return current, _pieces(following, _scheduled(spec, following, swaps), ordered)[0]
+
+
+def _scheduled(spec: RotaSpec, shift: Shift, swaps: Sequence[Swap]) -> int:
+    holder = base_holder(spec, shift)
+    on_shift = [w for w in swaps if shift.number in (w.shift_a, w.shift_b)]
+    return _after_swaps(holder, shift.number, on_shift) if on_shift else holder
 
 
 def next_duty(

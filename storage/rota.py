@@ -25,6 +25,7 @@ from scheduler.rota import (
     Swap,
     backup_of,
     duties,
+    duty_and_next,
     duty_at,
     next_duty,
 )
@@ -40,7 +41,7 @@ from storage.models import (
     RotationMember,
     Staff,
 )
-from storage.rota_rules import implicit_rule, legacy_members, rules_in_force
+from storage.rota_rules import core_rows, implicit_rule, legacy_members, rules_in_force
 
 CONFIRMED, PENDING, DECLINED, VOID = "confirmed", "pending", "declined", "void"
 # Outbox item types that go out at once, also at night and on holidays (issues 6, 15).
@@ -76,6 +77,14 @@ class RotaState:
     def duty_at(self, at: datetime) -> Duty | None:
         self._check(at, at)
         return duty_at(self.spec, at, swaps=self.swaps, overrides=self.overrides)
+
+    def duty_and_next(self, at: datetime) -> tuple[Duty | None, Duty | None]:
+        """The duty at `at` and the one after it."""
+        self._check(at, at)
+        found = duty_and_next(self.spec, at, swaps=self.swaps, overrides=self.overrides)
+        if found[0] is not None:
+            self._check(found[0].end, found[0].end)
+        return found
 
     def next_duty(self, duty: Duty) -> Duty | None:
         self._check(duty.end, duty.end)
@@ -308,7 +317,7 @@ def _swaps(
     session: Session, ids: Sequence[int] | None, low: datetime | None, high: datetime | None
 ) -> list[tuple[int, Swap]]:
     query = _statement("swaps", ids is not None, low is not None, high is not None)
-    rows = session.execute(query, _params(ids, low, high)).all()
+    rows = core_rows(session, query, _params(ids, low, high))
     return [(r, Swap(_id(i), a, ha, hb, b)) for r, i, a, ha, hb, b in rows]
 
 
@@ -316,7 +325,7 @@ def _overrides(
     session: Session, ids: Sequence[int] | None, low: datetime | None, high: datetime | None
 ) -> list[tuple[int | None, Override]]:
     query = _statement("overrides", ids is not None, low is not None, high is not None)
-    rows = session.execute(query, _params(ids, low, high)).all()
+    rows = core_rows(session, query, _params(ids, low, high))
     return [(r, Override(_id(i), a, b, s, e)) for r, i, a, b, s, e in rows]
 
 

@@ -20,6 +20,7 @@ from storage.models import (
     Staff,
 )
 from storage.rota import CONFIRMED, PENDING, VOID
+from storage.rota_rules import core_rows
 
 
 def swap_span(spec: RotaSpec, numbers: Iterable[int | None]) -> tuple[datetime, datetime] | None:
@@ -117,7 +118,7 @@ def coordinators_by_org(session: Session, org_ids: Iterable[int]) -> dict[int, l
     out: dict[int, list[int]] = {i: [] for i in ids}
     if not ids:
         return out
-    for staff_id, org_id in session.execute(_COORDINATORS, {"ids": ids}).all():
+    for staff_id, org_id in core_rows(session, _COORDINATORS, {"ids": ids}):
         out[org_id].append(_id(staff_id))
     return out
 
@@ -129,7 +130,7 @@ def confirmations_since(
     if not rotation_ids:
         return set()
     wanted = set(rotation_ids)
-    rows = session.execute(_CONFIRMED_SINCE, {"since": since}).all()
+    rows = core_rows(session, _CONFIRMED_SINCE, {"since": since})
     return {(r, n, p) for r, n, p in rows if r in wanted}
 
 
@@ -157,7 +158,7 @@ def absences_between(
     if not ids:
         return out
     params = {"ids": ids, "first": first, "last": last}
-    for staff_id, start, until in session.execute(_ABSENCES, params).all():
+    for staff_id, start, until in core_rows(session, _ABSENCES, params):
         assert start is not None and until is not None
         out.setdefault(staff_id, []).append((start, until))
     return out

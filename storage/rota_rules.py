@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete
@@ -19,6 +20,13 @@ from storage.models import (
     RotationMember,
     RotationRule,
 )
+
+
+def core_rows(session: Session, statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    """Rows of a plain-column query, on the session's connection (past the ORM layer: the
+    on-call hot path reads these every few seconds); pending changes are flushed first."""
+    session.flush()
+    return list(session.connection().execute(statement, params or {}).all())
 
 
 def encode_members(members: Iterable[int]) -> str:
@@ -96,9 +104,9 @@ def rules_in_force(session: Session, rotation_ids: Sequence[int] | None) -> dict
     """The versions in force by rotation, ordered by `effective_from`, as `Rule`s (plain
     columns, no ORM objects, statements built once: every tick reads them)."""
     if rotation_ids is None:
-        rows = session.execute(_RULES_ALL).all()
+        rows = core_rows(session, _RULES_ALL)
     else:
-        rows = session.execute(_RULES_OF, {"ids": sorted(set(rotation_ids))}).all()
+        rows = core_rows(session, _RULES_OF, {"ids": sorted(set(rotation_ids))})
     out: dict[int, list[Rule]] = {}
     for rid, at, anchor, handover, days, members, offset, first, backup, nxt, i, made in rows:
         out.setdefault(rid, []).append(
@@ -137,9 +145,7 @@ def legacy_members(session: Session, rotation_ids: Sequence[int]) -> dict[int, l
     if not rotation_ids:
         return {}
     out: dict[int, list[int]] = {}
-    for rotation_id, staff_id in session.execute(
-        _LEGACY_MEMBERS, {"ids": sorted(rotation_ids)}
-    ).all():
+    for rotation_id, staff_id in core_rows(session, _LEGACY_MEMBERS, {"ids": sorted(rotation_ids)}):
         out.setdefault(rotation_id, []).append(staff_id)
     return out
 

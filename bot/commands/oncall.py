@@ -35,9 +35,8 @@ def on_call(ctx: Ctx, args: str) -> Reply:
     tz = ctx.settings.tz
     found = []
     for state in store.load_states(ctx.session, tz, start=ctx.now, end=ctx.now + _AHEAD):
-        duty = state.duty_at(ctx.now)
+        duty, following = state.duty_and_next(ctx.now)
         if duty is not None:
-            following = state.next_duty(duty)
             found.append((state, duty, following, state.backup_for(duty, following)))
     if not found:
         return Reply(texts.NO_ONCALL)

@@ -14,7 +14,9 @@ from scheduler.rota import (
     Swap,
     base_holder,
     duties,
+    duty_and_next,
     duty_at,
+    next_duty,
     shift_by_number,
     shift_of,
 )
@@ -179,3 +181,25 @@ def test_a_rotation_ten_years_old_costs_the_same() -> None:
     # same answer as counting from the first handover.
     count = (date(2025, 4, 20) - date(2015, 4, 6)).days
     assert shift_of(old, at(20, 4, 12)) == shift_by_number(old, count)
+
+
+def test_duty_and_next_agrees_with_duty_at_and_next_duty() -> None:
+    plan = plan_edit(
+        WEEKLY, RuleChange(members=(A, C), shift_days=1), date(2025, 4, 21), at(9, 4, 10)
+    )
+    ended = plan_end(plan.spec, date(2025, 5, 2), at(9, 4, 10)).spec
+    overrides = [
+        Override(1, absent=B, substitute=D, start=at(15, 4, 0), end=at(16, 4, 0)),
+        Override(2, absent=D, substitute=C, start=at(15, 4, 6), end=at(15, 4, 8)),
+    ]
+    swaps = [Swap(3, shift_a=5, holder_a=C, holder_b=B)]
+    for spec in (WEEKLY, plan.spec, ended):
+        moment = at(7, 4, 0)
+        while moment < at(6, 5, 0):
+            found = duty_and_next(spec, moment, swaps=swaps, overrides=overrides)
+            now = duty_at(spec, moment, swaps=swaps, overrides=overrides)
+            following = (
+                None if now is None else next_duty(spec, now, swaps=swaps, overrides=overrides)
+            )
+            assert found == (now, following), moment
+            moment += timedelta(hours=5)
