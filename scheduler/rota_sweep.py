@@ -115,6 +115,7 @@ class RotaSweeper:
         self.clock = clock
         self.calendar = calendar
         self.policy = policy_for(settings)
+        self._written: dict[tuple[str, int, str, int], datetime] = {}  # see `_new_only`
 
     def tick(self) -> RotaStats:
         # UTC: instants in one ZoneInfo compare by wall time, wrong in October's repeated hour.
@@ -162,9 +163,11 @@ class RotaSweeper:
         o, tz = self.settings.oncall, self.settings.tz
         confirm = timedelta(minutes=o.handover_confirm_minutes)
         start = now - confirm - timedelta(days=1, hours=1)
-        ahead = max(o.gap_days, o.notice_days + 5, 8)  # heads-up: holidays move it earlier
-        end = now + timedelta(days=ahead, hours=2)
-        states = store.load_states(session, self.settings.tz, start=start, end=end)
+        # Handovers look a day ahead, heads-up notices `notice_days` (holidays move them
+        # earlier), gap reports `gap_days`.
+        near = now + timedelta(days=max(o.notice_days + 5, 2), hours=2)
+        gap_end = now + timedelta(days=o.gap_days)
+        states = store.load_states(session, tz, start=start, end=max(near, gap_end))
         if not states:
             return
         confirmed = queries.confirmations_since(
@@ -173,15 +176,14 @@ class RotaSweeper:
         coordinators = queries.coordinators_by_org(
             session, {s.rotation.organisation_id for s in states}
         )
-        gap_end = now + timedelta(days=o.gap_days)
         window_opens = next_allowed(self.policy, self.calendar, now)
         entries: list[NewEntry] = []
         allowed: dict[datetime, datetime] = {}  # many shifts share a handover time
-        planned = {s.id: s.duties(start, end) for s in states}
-        found_gaps = self.gaps_in(session, self.settings, states, now, gap_end, planned)
+        suspect = self._gap_suspects(session, states, now, gap_end)
+        found_gaps = self.gaps_in(session, self.settings, suspect, now, gap_end)
         for state in states:
             orgs = coordinators[state.rotation.organisation_id]
-            for duty in planned[state.id]:
+            for duty in state.duties(start, near):
                 real = duty.start == duty.shift.start  # a handover, not the end of an override
                 number, holder = duty.shift.number, duty.staff_id
                 if real and (state.id, number, holder) not in confirmed:
@@ -220,7 +222,51 @@ class RotaSweeper:
                             NewEntry(WEEK, org_id, stage, c, now, window_opens) for c in people
                         ]
                         stats.summary_rows += len(people)
-        outbox.insert_entries(session, entries, now)
+        outbox.insert_entries(session, self._new_only(entries, now), now)
+
+    def _new_only(self, entries: list[NewEntry], now: datetime) -> list[NewEntry]:
+        """Entries this process has not written in the last days. Only a saving: the outbox
+        key keeps each row unique anyway (other processes, a restart), so a tick does not
+        write the same pending reminders every few seconds."""
+        for key, until in list(self._written.items()):
+            if until <= now:
+                del self._written[key]
+        fresh = [
+            e for e in entries if (e.item_type, e.item_id, e.stage, e.staff_id) not in self._written
+        ]
+        keep = now + timedelta(days=3)
+        for e in fresh:
+            self._written[(e.item_type, e.item_id, e.stage, e.staff_id)] = keep
+        return fresh
+
+    @staticmethod
+    def _gap_suspects(
+        session: Session, states: list[store.RotaState], now: datetime, end: datetime
+    ) -> list[store.RotaState]:
+        """The rotations where someone who may hold a duty before `end` is absent then or no
+        longer active: only these can have gaps (most ticks compute no duties for gaps)."""
+        people: dict[int, set[int]] = {}
+        for state in states:
+            first = state.spec.index_at(now) or 0
+            who = {
+                m
+                for rule in state.spec.rules[first:]
+                if rule.effective_from < end
+                for m in rule.members
+            }
+            who |= {o.substitute for o in state.overrides} | {o.absent for o in state.overrides}
+            who |= {w.holder_a for w in state.swaps} | {w.holder_b for w in state.swaps}
+            people[state.id] = who
+        everyone = set().union(*people.values())
+        tz = states[0].spec.tz if states else UTC
+        away = set(
+            queries.absences_between(
+                session, everyone, now.astimezone(tz).date(), end.astimezone(tz).date()
+            )
+        )
+        staff = states[0].staff if states else {}
+        gone = {p for p in everyone if (s := staff.get(p)) is None or not s.active}
+        return [s for s in states if people[s.id] & (away | gone)]
 
     def _allowed_by(self, at: datetime) -> datetime:
         """`at`, or if sending is not allowed then, the last hour of the window before it (a
