@@ -146,6 +146,7 @@ def load_demo(session: Session, settings: Settings, calendar: WorkCalendar, now:
         anchor=monday,
         handover=time(9, 0),
         shift_days=7,
+        created_at=now,
     )
     session.add(rotation)
     session.flush()

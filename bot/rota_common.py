@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.formatting import fmt_date_wd, fmt_datetime
+from bot.formatting import WEEKDAY_LONG, fmt_date_wd, fmt_datetime, fmt_time
 from bot.parsing import parse_date, shown
+from scheduler.rota import Rule, base_holder
 from storage import rota as store
 from storage.enums import Role
 from storage.models import Rotation, Staff
@@ -33,6 +34,45 @@ def person(ctx: Ctx, handle: str) -> Staff:
 def is_handle(ctx: Ctx, token: str) -> bool:
     return bool(re.fullmatch(r"@?[A-Za-zÄÖÜ]{1,5}\d{0,3}", token)) and (
         staff_by_handle(ctx.session, token) is not None
+    )
+
+
+def on_behalf(ctx: Ctx, positional: list[str], what: str) -> Staff:
+    """Whom a command is for: a leading Kürzel (the person, or a coordinator of their
+    organisation on their behalf), else the sender. Removes the Kürzel from `positional`."""
+    if not positional or not is_handle(ctx, positional[0]):
+        return ctx.staff
+    target = person(ctx, positional.pop(0))
+    if target.id != ctx.staff_id and not coordinates(ctx, target.organisation_id):
+        raise UserError(f"{what} tragen die Person selbst oder ihre Koordination ein.")
+    return target
+
+
+def state_of(ctx: Ctx, rot: Rotation) -> store.RotaState:
+    """The rotation from a day ago on: what a command may look at or change."""
+    return store.load_state(ctx.session, rot, ctx.settings.tz, start=ctx.now - timedelta(days=1))
+
+
+def length_text(shift_days: int) -> str:
+    return {1: "täglich", 7: "wöchentlich", 14: "alle zwei Wochen"}.get(
+        shift_days, f"alle {shift_days} Tage"
+    )
+
+
+def rule_text(state: store.RotaState, rule: Rule) -> str:
+    """`Reihenfolge: …; Schicht wöchentlich, Übergabe montags 09:00; zweite Linie: …`."""
+    order = ", ".join(who(state.staff.get(m)) for m in rule.members) or "–"
+    weekly = rule.shift_days % 7 == 0
+    when = f"{WEEKDAY_LONG[rule.anchor.weekday()].lower()}s " if weekly else ""
+    if rule.backup_next:
+        second = "die/der Nächste in der Reihe"
+    elif rule.backup_staff_id is not None:
+        second = who(state.staff.get(rule.backup_staff_id))
+    else:
+        second = "keine"
+    return (
+        f"Reihenfolge: {order}; Schicht {length_text(rule.shift_days)}, Übergabe "
+        f"{when}{fmt_time(rule.handover)}; zweite Linie: {second}"
     )
 
 
@@ -118,3 +158,23 @@ def day_after(ctx: Ctx, day: date) -> datetime:
 def fmt_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     """`Mo 14.04.2025, 09:00 – Mo 21.04.2025, 09:00` in the organisation's zone."""
     return f"{fmt_datetime(start.astimezone(tz))} – {fmt_datetime(end.astimezone(tz))}"
+
+
+SHOWN_DUTIES = 4  # how many coming duties a reply lists
+
+
+def duty_lines(ctx: Ctx, state: store.RotaState, count: int, since: datetime) -> list[str]:
+    """The next `count` duties from `since`, marked where swapped or covered."""
+    lines: list[str] = []
+    horizon = timedelta(days=max(r.shift_days for r in state.spec.rules) * count + 2)
+    for duty in state.duties(since, since + horizon):
+        if len(lines) >= count:
+            break
+        holder = state.staff.get(duty.staff_id)
+        note = ""
+        if duty.override is not None:
+            note = f" (vertritt {who(state.staff.get(duty.override.absent))})"
+        elif duty.scheduled != base_holder(state.spec, duty.shift):
+            note = " (getauscht)"
+        lines.append(f"  {fmt_span(duty.start, duty.end, ctx.settings.tz)}: {who(holder)}{note}")
+    return lines

@@ -11,11 +11,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from bot import rota_notice_texts as notices
 from bot.formatting import fmt_datetime, fmt_time
 from bot.messages import Button, Reply
 from bot.rota_common import fmt_span, phone, who
 from config.settings import Settings
-from scheduler.rota import shift_by_number
+from scheduler.rota import Shift, shift_by_number
+from scheduler.rota_notices import CHANGE, CHANGE_NOW, INFO, NOTICE, VOID, WEEK
 from scheduler.rota_sweep import (
     GAP,
     HANDOVER,
@@ -23,6 +25,7 @@ from scheduler.rota_sweep import (
     PAGE,
     SWAP,
     RotaSweeper,
+    from_stamp,
     handover_confirmed,
 )
 from storage import rota as store
@@ -36,7 +39,9 @@ from storage.models import (
     Staff,
 )
 
-ITEM_TYPES = frozenset({PAGE, HANDOVER, GAP, SWAP, OVERRIDE})
+ITEM_TYPES = frozenset(
+    {PAGE, HANDOVER, GAP, SWAP, OVERRIDE, CHANGE, CHANGE_NOW, NOTICE, WEEK, VOID, INFO}
+)
 
 
 def compose(session: Session, settings: Settings, row: OutboxEntry, now: datetime) -> Reply | None:
@@ -46,15 +51,24 @@ def compose(session: Session, settings: Settings, row: OutboxEntry, now: datetim
     if row.item_type == OVERRIDE:
         return _override(session, settings, row, now)
     if row.item_type == SWAP:
-        return _swap(session, settings, row)
+        return _swap(session, settings, row, now)
+    if row.item_type in (CHANGE, CHANGE_NOW):
+        return notices.change(session, settings, row, now)
+    if row.item_type == WEEK:
+        return notices.week(session, settings, row, now)
+    if row.item_type == VOID:
+        return notices.void(session, settings, row)
+    if row.item_type == INFO:
+        return notices.info(session, settings, row, now)
     rotation = session.get(Rotation, row.item_id)
     if rotation is None:
         return None
-    state = store.load_state(session, rotation, settings.tz)
+    if row.item_type == NOTICE:
+        return notices.heads_up(session, settings, rotation, row, now)
     if row.item_type == HANDOVER:
-        return _handover(session, settings, state, row, now)
+        return _handover(session, settings, rotation, row, now)
     if row.item_type == GAP:
-        return _gap(session, settings, state, row, now)
+        return _gap(session, settings, rotation, row, now)
     return None
 
 
@@ -110,20 +124,21 @@ def _override(
     )
 
 
-def _swap(session: Session, settings: Settings, row: OutboxEntry) -> Reply | None:
+def _swap(session: Session, settings: Settings, row: OutboxEntry, now: datetime) -> Reply | None:
     swap = session.get(OncallSwap, row.item_id)
     rotation = None if swap is None else session.get(Rotation, swap.rotation_id)
     if swap is None or rotation is None:
         return None
-    state = store.load_state(session, rotation, settings.tz)
-    a = shift_by_number(state.spec, swap.shift_a)
+    spec = store.rotation_spec(session, rotation, settings.tz)
+    a = shift_by_number(spec, swap.shift_a)
+    b = None if swap.shift_b is None else shift_by_number(spec, swap.shift_b)
+    if a is None or (swap.shift_b is not None and b is None):
+        return None  # the rotation changed meanwhile; the void notice tells
     what = (
-        f"{who(state.staff.get(swap.holder_b) or session.get(Staff, swap.holder_b))} übernimmt "
-        f"{fmt_span(a.start, a.end, settings.tz)} von "
-        f"{who(state.staff.get(swap.holder_a) or session.get(Staff, swap.holder_a))}"
+        f"{who(session.get(Staff, swap.holder_b))} übernimmt "
+        f"{fmt_span(a.start, a.end, settings.tz)} von {who(session.get(Staff, swap.holder_a))}"
     )
-    if swap.shift_b is not None:
-        b = shift_by_number(state.spec, swap.shift_b)
+    if b is not None:
         what += f", im Tausch gegen {fmt_span(b.start, b.end, settings.tz)}"
     if row.stage == "ask":
         if swap.status != store.PENDING:
@@ -138,21 +153,40 @@ def _swap(session: Session, settings: Settings, row: OutboxEntry) -> Reply | Non
             ),
         )
     if row.stage == "done":
+        if swap.status != store.CONFIRMED:
+            return None
         return Reply(f"Tausch #{swap.id} gilt ({rotation.name}): {what}.")
     return Reply(
         f"Tausch #{swap.id} wurde abgelehnt ({rotation.name}): {what} – bleibt, wie es war."
     )
 
 
+def _shift_of_stage(
+    session: Session, settings: Settings, rotation: Rotation, number: int, at: str | None
+) -> tuple[store.RotaState, Shift] | None:
+    """The rotation around shift `number`, if that shift still begins where the stage says."""
+    shift = shift_by_number(store.rotation_spec(session, rotation, settings.tz), number)
+    if shift is None or (at is not None and shift.start != from_stamp(at)):
+        return None
+    state = store.load_state(
+        session, rotation, settings.tz, start=shift.start, end=shift.end + timedelta(days=31)
+    )
+    return state, shift
+
+
 def _handover(
     session: Session,
     settings: Settings,
-    state: store.RotaState,
+    rotation: Rotation,
     row: OutboxEntry,
     now: datetime,
 ) -> Reply | None:
     kind, _, raw = row.stage.partition(":")
-    shift = shift_by_number(state.spec, int(raw))
+    number, _, at = raw.partition(":")
+    found = _shift_of_stage(session, settings, rotation, int(number), at or None)
+    if found is None:
+        return None
+    state, shift = found
     duty = state.duty_at(shift.start)
     if duty is None:
         return None
@@ -181,16 +215,21 @@ def _handover(
 def _gap(
     session: Session,
     settings: Settings,
-    state: store.RotaState,
+    rotation: Rotation,
     row: OutboxEntry,
     now: datetime,
 ) -> Reply | None:
-    raw_number, _, raw_staff = row.stage.removeprefix("g").partition(":")
+    raw_number, _, rest = row.stage.removeprefix("g").partition(":")
+    raw_staff, _, at = rest.partition(":")
     number, staff_id = int(raw_number), int(raw_staff or 0)
-    shift = shift_by_number(state.spec, number)
+    found = _shift_of_stage(session, settings, rotation, number, f"20{at}" if at else None)
+    if found is None:
+        return None
+    _, shift = found
     if shift.end <= now:
         return None
     days = timedelta(days=settings.oncall.gap_days)
+    state = store.load_state(session, rotation, settings.tz, start=now, end=now + days)
     still = RotaSweeper.gaps_of(session, settings, state, now, now + days)
     gap = next(
         (g for g in still if g.shift.number == number and (g.staff_id or 0) == staff_id), None
@@ -204,10 +243,10 @@ def _gap(
         else "ist nicht mehr aktiv"
     )
     handle = person.handle if person else "KÜRZEL"
+    last_day = (shift.end - timedelta(seconds=1)).astimezone(settings.tz)
     return Reply(
         f"⚠️ Lücke in der Rufbereitschaft „{state.rotation.name}“: "
         f"{fmt_span(shift.start, shift.end, settings.tz)} – {who(person)} {why}.\n"
         f"Bitte eine Vertretung eintragen, z. B. /vertretung {handle} "
-        f"{gap.first_day.strftime('%d.%m.')}-{(shift.end - timedelta(seconds=1)).astimezone(settings.tz).strftime('%d.%m.')} "
-        "durch=KÜRZEL"
+        f"{gap.first_day.strftime('%d.%m.')}-{last_day.strftime('%d.%m.')} durch=KÜRZEL"
     )

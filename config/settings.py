@@ -223,6 +223,11 @@ class OnCallSettings(BaseModel):
     handover_confirm_minutes: int = Field(60, ge=1, le=24 * 60)  # then coordinators are told
     gap_days: int = Field(14, ge=1, le=120)  # look this far ahead for uncovered shifts
     check_seconds: int = Field(30, ge=1, le=3600)  # escalation and handover check interval
+    # Issue 15: a heads-up this many days before each shift (0 or 1: only the day before).
+    notice_days: int = Field(3, ge=0, le=30)
+    weekly_summary: bool = True  # coordinators: the coming week's duties, swaps, gaps
+    summary_weekday: int = Field(4, ge=0, le=6)  # 0 = Monday; covers the next Monday's week
+    summary_time: time = time(12, 0)
 
 
 class WebSettings(BaseModel):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from config.settings import Settings
 from scheduler.ics import FeedCalendar, FeedEvent
-from scheduler.rota import shifts_between as rota_shifts
+from scheduler.oncall_events import rotation_events
 from storage.cases import visible_cases_clause
 from storage.enums import CaseStatus, DeadlineStatus, OrgKind, SessionKind
 from storage.feeds import FeedKind
@@ -24,7 +24,7 @@ from storage.models import (
     Rotation,
     Staff,
 )
-from storage.rota import RotaState, confirmed_swaps, load_state, override_history
+from storage.rota import load_states
 
 # Labels repeated here rather than imported from bot/: scheduler must not depend on the chat.
 _DEADLINE_LABEL = {
@@ -207,7 +207,6 @@ def oncall_feed(
 ) -> FeedCalendar:
     """The shifts of one rotation, or one person's shifts in every rotation, around `now`."""
     tz = settings.tz
-    domain = settings.web.uid_domain
     today = now.astimezone(tz).date()
     window_start = datetime.combine(
         today - timedelta(days=settings.web.oncall_past_days), time(0), tzinfo=tz
@@ -215,51 +214,23 @@ def oncall_feed(
     window_end = datetime.combine(
         today + timedelta(days=settings.web.oncall_future_days), time(0), tzinfo=tz
     )
-    query = select(Rotation).order_by(col(Rotation.id))
-    if rotation is not None:
-        query = query.where(Rotation.id == rotation.id)
     # A person's feed looks at every rotation: a substitute holds shifts without being a member.
     events: list[FeedEvent] = []
-    for rot in session.exec(query).unique():
-        assert rot.id is not None
-        state = load_state(session, rot, tz)
-        if not state.spec.members:
-            continue
-        # Shifts have no stored edit time; the rotation's first handover stands in as DTSTAMP,
-        # the overrides and swaps that touch a shift as its changes (issue 6).
-        stamp = datetime.combine(rot.anchor, rot.handover, tzinfo=tz).astimezone(UTC)
-        changes = _shift_changes(session, state, rot.id)
-        seen: set[str] = set()
-        for duty in state.duties(window_start, window_end):
-            member = state.staff[duty.staff_id]
-            number = duty.shift.number
-            # The holder is part of the UID: a changed rotation replaces the event; a shift
-            # split by an override gets one event per part.
-            uid = f"oncall-{rot.id}-{number}-{member.id}"
-            if uid in seen:
-                uid += f"-{duty.start.astimezone(UTC):%Y%m%d%H%M}"
-            seen.add(uid)
-            if person is not None and member.id != person.id:
-                continue
-            phone = f"Diensttelefon: {member.work_phone}" if member.work_phone else None
-            note = None
-            if duty.override is not None:
-                absent = state.staff.get(duty.override.absent)
-                note = f"Vertretung für {absent.name if absent else '–'}"
-            count, changed = changes.get(number, (0, None))
-            modified = min(stamp, duty.shift.start.astimezone(UTC))
-            events.append(
-                FeedEvent(
-                    uid=f"{uid}@{domain}",
-                    summary=f"Rufbereitschaft: {member.name} ({member.handle})",
-                    start=duty.start,
-                    end=duty.end,
-                    sequence=count,
-                    last_modified=max(modified, changed) if changed else modified,
-                    description="\n".join(x for x in (rot.name, note, phone) if x),
-                    categories=("Rufbereitschaft",),
-                )
-            )
+    for state in load_states(
+        session,
+        tz,
+        start=window_start,
+        end=window_end,
+        rotations=None if rotation is None else [rotation],
+    ):
+        events += rotation_events(
+            session,
+            state,
+            start=window_start,
+            end=window_end,
+            person=person,
+            domain=settings.web.uid_domain,
+        )
     if rotation is not None:
         name = rotation_title(rotation.name)
     else:
@@ -268,25 +239,3 @@ def oncall_feed(
     return FeedCalendar(
         name=name, description="Schichten der Rufbereitschaft (koopbot)", events=events
     )
-
-
-def _shift_changes(
-    session: Session, state: RotaState, rotation_id: int
-) -> dict[int, tuple[int, datetime | None]]:
-    """Per shift number: how often overrides and swaps changed it, and when last (SEQUENCE,
-    LAST-MODIFIED). Cancelling an override counts as a change too, so SEQUENCE only rises."""
-    out: dict[int, tuple[int, datetime | None]] = {}
-
-    def touch(number: int, times: int, at: datetime | None) -> None:
-        count, last = out.get(number, (0, None))
-        latest = max((t for t in (last, at) if t is not None), default=None)
-        out[number] = (count + times, latest)
-
-    for o in override_history(session, rotation_id):
-        for shift in rota_shifts(state.spec, o.starts_at, o.ends_at):
-            touch(shift.number, 1 if o.cancelled_at is None else 2, o.cancelled_at or o.created_at)
-    for s in confirmed_swaps(session, rotation_id):
-        for number in (s.shift_a, s.shift_b):
-            if number is not None:
-                touch(number, 1, s.decided_at)
-    return out

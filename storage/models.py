@@ -184,7 +184,7 @@ class Deadline(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="hzcase.id")
     organisation_id: int = Field(foreign_key="organisation.id")  # the case's provider
     # The case's ASD office, None for the provider's own deadlines (issue 18; copied from the
-    # case, whose office never changes; migration 0014 adds it without an FK constraint:
+    # case, whose office never changes; migration 0010 adds it without an FK constraint:
     # SQLite cannot add one without rebuilding the table).
     jugendamt_org_id: int | None = None
     kind: DeadlineKind
@@ -242,6 +242,31 @@ class Rotation(SQLModel, table=True):
     team_id: int | None = None
     backup_staff_id: int | None = None  # a fixed second line
     backup_next: bool = False  # or: the member who is next in line
+    # Issue 15: the columns above describe the rule as last changed; the shifts come from the
+    # versions in `rotation_rule` (a rotation without any is the single version above).
+    created_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class RotationRule(SQLModel, table=True):
+    """One version of a rotation's rule (issue 15), in force from `effective_from` until the
+    next version begins. Versions are never changed: an edit adds one, and marks the planned
+    versions it replaces as superseded (they had not begun)."""
+
+    __tablename__ = "rotation_rule"
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id", index=True)
+    effective_from: datetime = Field(sa_column=_ts())
+    anchor: date  # shift k begins on anchor + k * shift_days at `handover`
+    handover: time
+    shift_days: int
+    members: str = Field(default="", max_length=400)  # staff ids in order; empty: ended
+    member_offset: int = 0  # index into `members` of the first shift
+    first_number: int = 0  # running number of the first shift
+    backup_staff_id: int | None = None
+    backup_next: bool = False
+    created_at: datetime = Field(sa_column=_ts())
+    created_by: int | None = None
+    superseded_by: int | None = None  # the version that replaced this planned one
 
 
 class RotationMember(SQLModel, table=True):
@@ -423,8 +448,8 @@ class OncallOverride(SQLModel, table=True):
     absent_staff_id: int = Field(foreign_key="staff.id", index=True)
     substitute_staff_id: int = Field(foreign_key="staff.id")
     starts_at: datetime = Field(sa_column=_ts())
-    ends_at: datetime = Field(sa_column=_ts())
-    reason: str = Field(max_length=12)  # krank, urlaub, sonstiges
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    reason: str = Field(max_length=12)  # krank, urlaub, sonstiges, übernommen
     created_by: int = Field(foreign_key="staff.id")
     created_at: datetime = Field(sa_column=_ts())
     cancelled_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
@@ -443,9 +468,12 @@ class OncallSwap(SQLModel, table=True):
     requested_by: int = Field(foreign_key="staff.id")
     confirmed_a_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     confirmed_b_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    status: str = Field(default="pending", max_length=10)  # pending confirmed declined
+    status: str = Field(default="pending", max_length=10)  # pending confirmed declined void
     created_at: datetime = Field(sa_column=_ts())
     decided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # Issue 15: the span of the shifts named, so a window loads only the swaps it needs.
+    first_start: datetime = Field(sa_column=_ts())
+    last_end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 class OncallHandover(SQLModel, table=True):
@@ -457,7 +485,25 @@ class OncallHandover(SQLModel, table=True):
     rotation_id: int = Field(foreign_key="rotation.id")
     shift_number: int
     staff_id: int = Field(foreign_key="staff.id")
-    confirmed_at: datetime = Field(sa_column=_ts())
+    confirmed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class OncallChange(SQLModel, table=True):
+    """Someone's next on-call duty changed (issue 15): what it was and what it is now, kept
+    for the notice that tells them (composed when it is sent)."""
+
+    __tablename__ = "oncall_change"
+    __table_args__ = (Index("ix_oncall_change_person", "rotation_id", "staff_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id")
+    staff_id: int = Field(foreign_key="staff.id")
+    cause: str = Field(max_length=12)  # edit, end, swap, override, unoverride, takeover
+    ref_id: int | None = None  # the swap, override or rule version behind it
+    before_start: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    before_end: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    after_start: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    after_end: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
 
 
 class Page(SQLModel, table=True):

@@ -8,7 +8,7 @@
   presence and absence times, feed links and deputy settings go; the row stays under a
   neutral label, so their hours stay in the figures.
 - Audit entries older than `audit_days` are deleted: only here, through the audit log's purge
-  gate (migration 0011); everywhere else the log is append-only.
+  gate (migration 0009); everywhere else the log is append-only.
 - Records of failed `/start` attempts after `start_attempt_days`.
 
 `plan` only reads (for `koopbot retention --dry-run`); `apply` carries the plan out.

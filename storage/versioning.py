@@ -26,6 +26,7 @@ from storage.models import (
     Organisation,
     Rotation,
     RotationMember,
+    RotationRule,
     Staff,
 )
 
@@ -49,6 +50,7 @@ _FEED_INPUTS = (
     FeedToken,
     OncallOverride,  # issue 6: overrides and confirmed swaps change who is on call
     OncallSwap,
+    RotationRule,  # issue 15: an edit or the end of a rotation changes its shifts
 )
 
 

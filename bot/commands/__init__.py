@@ -13,6 +13,8 @@ from bot.commands import (
     reachability,
     reminders,
     rota,
+    rota_duties,
+    rota_swaps,
 )
 
 __all__ = [
@@ -28,4 +30,6 @@ __all__ = [
     "reachability",
     "reminders",
     "rota",
+    "rota_duties",
+    "rota_swaps",
 ]

@@ -106,6 +106,8 @@ _TOPICS = {
     "bot.commands.controlling": "Auswertung",
     "bot.commands.oncall": "Rufbereitschaft",
     "bot.commands.rota": "Rufbereitschaft",
+    "bot.commands.rota_duties": "Rufbereitschaft",
+    "bot.commands.rota_swaps": "Rufbereitschaft",
     "bot.commands.paging": "Rufbereitschaft",
     "bot.commands.reachability": "Erreichbarkeit",
     "bot.commands.ag78": "AG 78 und Kalender",

@@ -27,7 +27,7 @@ _USAGE = "/anpiepen Bitte dringend zurückrufen, HB-2025-017"
     "anpiepen",
     "pager",
     "page",
-    summary="Die Rufbereitschaft anpiepen: kurze Nachricht ohne Namen, sofort, auch nachts",
+    summary="Rufbereitschaft anpiepen: kurze Nachricht ohne Namen",
     example=_USAGE,
 )
 def page(ctx: Ctx, args: str) -> Reply:
@@ -53,12 +53,30 @@ def page(ctx: Ctx, args: str) -> Reply:
                 ),
             )
     message = parse_short_text(text, ctx.settings.oncall.page_max_chars)
-    state = store.load_state(ctx.session, rot, ctx.settings.tz)
+    state = store.load_state(
+        ctx.session, rot, ctx.settings.tz, start=ctx.now, end=ctx.now + timedelta(days=31)
+    )
     duty = state.duty_at(ctx.now)
     ack = timedelta(minutes=ctx.settings.oncall.page_ack_minutes)
     targets = [] if duty is None else [duty.staff_id]
     level = 0
-    if not targets:  # nobody scheduled: straight to the coordinators
+    backup = None if duty is None else state.backup_for(duty)
+    coordinators = [
+        c for c in store.coordinator_ids(ctx.session, rot.organisation_id) if c != ctx.staff_id
+    ]
+    own = duty is not None and duty.staff_id == ctx.staff_id
+    if own:  # the on-call person pages (issue 14): not themself, the next level at once
+        if backup is not None and backup.id is not None and backup.id != ctx.staff_id:
+            level, targets = 1, [backup.id]
+        elif coordinators:
+            level, targets = LAST_LEVEL, coordinators
+        else:
+            raise UserError(
+                f"Du hast gerade selbst Rufbereitschaft in „{rot.name}“. Einen Piepser an dich "
+                "selbst brauchst du nicht, und eine zweite Linie oder Koordination, an die er "
+                "gehen könnte, gibt es nicht. Für einen Notruf: 110 oder 112."
+            )
+    elif not targets:  # nobody scheduled: straight to the coordinators
         level = LAST_LEVEL
         targets = store.coordinator_ids(ctx.session, rot.organisation_id)
     row = Page(
@@ -74,7 +92,11 @@ def page(ctx: Ctx, args: str) -> Reply:
     assert row.id is not None
     outbox.insert_entries(
         ctx.session,
-        [NewEntry(PAGE, row.id, f"l{level}", t, ctx.now, ctx.now) for t in targets],
+        # "d": sent directly (not escalated), so its text does not speak of a missed page.
+        [
+            NewEntry(PAGE, row.id, f"{'d' if own else 'l'}{level}", t, ctx.now, ctx.now)
+            for t in targets
+        ],
         ctx.now,
     )
     audit_change(ctx, "page", "page", row.id, rotation=state.id, level=level)
@@ -83,8 +105,19 @@ def page(ctx: Ctx, args: str) -> Reply:
             f"Piepser #{row.id}: in „{rot.name}“ ist gerade niemand eingeteilt; "
             "ich habe die Koordination angepiept."
         )
+    minutes = ctx.settings.oncall.page_ack_minutes
+    if own:
+        if level == 1:
+            onward = " und ohne Quittung in {m} Minuten an die Koordination" if coordinators else ""
+            to = f"an {who(backup)} (zweite Linie){onward.format(m=minutes)}"
+        else:
+            to = "an die Koordination"
+        return Reply(
+            f"Du hast gerade selbst Rufbereitschaft in „{rot.name}“, deshalb geht Piepser "
+            f"#{row.id} nicht an dich, sondern sofort {to}. Du bekommst Bescheid, sobald "
+            "quittiert ist."
+        )
     holder = state.staff[duty.staff_id]
-    backup = state.backup_for(duty)
     chain = f"an {who(backup)} (zweite Linie), dann " if backup else ""
     return Reply(
         f"Piepser #{row.id} geht sofort an {who(holder)}, {phone(holder)} – bei Dringendem "

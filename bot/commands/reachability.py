@@ -14,7 +14,18 @@ from bot.formatting import WEEKDAY_SHORT, fmt_date_wd, fmt_time
 from bot.messages import Reply
 from bot.parsing import WEEKDAY_WORDS, parse_time_range, shown, split_args
 from bot.registry import REGISTRY
-from bot.rota_common import coordinates, is_handle, parse_range, person, phone, who
+from bot.rota_common import (
+    coordinates,
+    day_after,
+    day_start,
+    fmt_span,
+    is_handle,
+    on_behalf,
+    parse_range,
+    person,
+    phone,
+    who,
+)
 from storage import rota as store
 from storage.models import Availability, Deputy, Staff, Team
 
@@ -134,7 +145,7 @@ def presence(ctx: Ctx, args: str) -> Reply:
 @REGISTRY.command(
     "abwesend",
     "absent",
-    summary="Abwesenheit eintragen (krank, Urlaub): Erinnerungen gehen so lange an die Vertretung",
+    summary="Abwesenheit eintragen (krank, Urlaub)",
     example="/abwesend krank bis 18.04. · /abwesend urlaub 14.04.-25.04. vertretung=JB · "
     "/abwesend ende",
 )
@@ -144,11 +155,7 @@ def absent(ctx: Ctx, args: str) -> Reply:
     raw_deputy = options.pop("vertretung", None) or options.pop("vertreter", None)
     if options:
         raise UserError(f"Unbekannte Angabe „{sorted(options)[0]}“. Beispiel: {usage}")
-    target = ctx.staff
-    if positional and is_handle(ctx, positional[0]):
-        target = person(ctx, positional.pop(0))
-        if target.id != ctx.staff_id and not coordinates(ctx, target.organisation_id):
-            raise UserError("Abwesenheiten tragen die Person selbst oder ihre Koordination ein.")
+    target = on_behalf(ctx, positional, "Abwesenheiten")
     assert target.id is not None
     if positional and positional[0].lower() in ("ende", "zurueck", "zurück", "wieder"):
         ended = 0
@@ -189,17 +196,21 @@ def absent(ctx: Ctx, args: str) -> Reply:
         else "Es ist keine Vertretung hinterlegt: Erinnerungen gehen so lange an die "
         "Koordination (/vertreter KÜRZEL legt eine fest)."
     )
+    # The duties within the absence itself (issue 14), from now on if it has begun.
+    start, end = max(day_start(ctx, first), ctx.now), day_after(ctx, last)
     oncall = [
-        f"{s.rotation.name}: {fmt_date_wd(d.start.astimezone(ctx.settings.tz).date())}"
-        for s in store.all_states(ctx.session, ctx.settings.tz)
-        for d in s.duties(ctx.now, ctx.now + timedelta(days=(last - ctx.today).days + 1))
+        f"{s.rotation.name}: {fmt_span(d.start, d.end, ctx.settings.tz)}"
+        for s in store.load_states(ctx.session, ctx.settings.tz, start=start, end=end)
+        for d in s.duties(start, end)
         if d.staff_id == target.id
     ]
+    own = target.id == ctx.staff_id
+    handle = "" if own else f"{target.handle} "
     warn = (
-        "\n⚠️ In dieser Zeit hast du Rufbereitschaft ("
+        f"\n⚠️ In dieser Zeit {'hast du' if own else 'hat ' + who(target)} Rufbereitschaft ("
         + "; ".join(oncall)
         + "). Bitte eine Vertretung eintragen: /vertretung "
-        + f"{first.strftime('%d.%m.')}-{last.strftime('%d.%m.')} durch=KÜRZEL"
+        + f"{handle}{first.strftime('%d.%m.')}-{last.strftime('%d.%m.')} durch=KÜRZEL"
         if oncall
         else ""
     )
@@ -212,7 +223,7 @@ def absent(ctx: Ctx, args: str) -> Reply:
 @REGISTRY.command(
     "vertreter",
     "deputy",
-    summary="Wer dich bei Abwesenheit vertritt (Koordination: auch für Personen und Teams)",
+    summary="Wer dich bei Abwesenheit vertritt",
     example='/vertreter JB · /vertreter · Koordination: /vertreter LW JB, /vertreter team="Ambulante Hilfen" MK',
 )
 def deputy(ctx: Ctx, args: str) -> Reply:
@@ -306,7 +317,7 @@ def _reachability(ctx: Ctx, staff: Staff) -> list[str]:
 @REGISTRY.command(
     "erreichbar",
     "reachable",
-    summary="Wann ist jemand erreichbar? Per Kürzel oder für die Zuständigen eines Falls",
+    summary="Wann ist jemand erreichbar? (Kürzel oder Aktenzeichen)",
     example="/erreichbar JB · /erreichbar HB-2025-017",
 )
 def reachable(ctx: Ctx, args: str) -> Reply:

@@ -114,3 +114,35 @@ async def test_swap_confirmed_with_the_button_through_telegram(
     assert "Der Tausch gilt ab sofort" in (done.text or "")
     await dispatcher.dispatch()
     assert "gilt" in (server.sent_to(jonas.id)[-1].text or "")
+
+
+async def test_rotation_changed_and_shift_taken_over_through_telegram(
+    bot: Bot,
+    server: TelegramTestServer,
+    adapter: TelegramAdapter,
+    dispatcher: Dispatcher,
+    clock: FixedClock,
+) -> None:
+    """Issue 15: a coordinator changes the rotation from the phone; the new member hears of
+    her next shift; at night a member takes over the running shift and the relieved
+    coordinator is told at once."""
+    codes = demo_codes(bot, clock.now())
+    mara = await register(server, "Mara", codes["MK"])
+    lea = await register(server, "Lea", codes["LW"])
+    (changed,) = await server.say(
+        mara, "/rufbereitschaft_aendern Weserufer mitglieder=MK,JB,TS,LW ab=21.04."
+    )
+    assert "geändert, gültig ab Mo 21.04.2025, 09:00" in (changed.text or "")
+    await dispatcher.dispatch()
+    told = server.sent_to(lea.id)[-1].text or ""
+    assert told.startswith("🔄 Rufbereitschaft „Rufbereitschaft Weserufer“"), told
+    assert "jetzt: Mo 28.04.2025, 09:00 – Mo 05.05.2025, 09:00" in told
+    clock.set(datetime(2025, 4, 8, 2, 0, tzinfo=BERLIN))  # Tuesday 02:00, Mara is on call
+    (taken,) = await server.say(lea, "/uebernehmen")
+    assert "Du hast jetzt die Rufbereitschaft" in (taken.text or "")
+    assert "(statt Mara Koch (MK))" in (taken.text or "")
+    stats = await dispatcher.dispatch()  # quiet hours: only what cannot wait
+    assert stats.sent_messages == 1
+    relieved = server.sent_to(mara.id)[-1].text or ""
+    assert "(Lea Wolf (LW) hat übernommen)" in relieved
+    assert "bisher: Mo 07.04.2025, 09:00 – Mo 14.04.2025, 09:00" in relieved

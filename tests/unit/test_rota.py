@@ -15,7 +15,7 @@ from scheduler.rota import Override, RotaSpec, Swap, duties, duty_at, gaps, shif
 
 BERLIN = ZoneInfo("Europe/Berlin")
 A, B, C, D = 1, 2, 3, 4
-WEEKLY = RotaSpec(date(2025, 3, 17), time(9), 7, (A, B, C), BERLIN)
+WEEKLY = RotaSpec.single(date(2025, 3, 17), time(9), 7, (A, B, C), BERLIN)
 
 
 def at(day: int, month: int, hour: int = 12, minute: int = 0, year: int = 2025) -> datetime:
@@ -90,11 +90,11 @@ def test_gaps_are_absent_or_inactive_holders_not_covered_by_an_override() -> Non
 
 
 def test_daily_rotation_with_custom_length() -> None:
-    daily = RotaSpec(date(2025, 4, 7), time(18), 1, (A, B), BERLIN)
+    daily = RotaSpec.single(date(2025, 4, 7), time(18), 1, (A, B), BERLIN)
     assert duty_at(daily, at(7, 4, 17, 59)) is None
     assert duty_at(daily, at(7, 4, 23)).staff_id == A  # type: ignore[union-attr]
     assert duty_at(daily, at(8, 4, 18)).staff_id == B  # type: ignore[union-attr]
-    three = RotaSpec(date(2025, 4, 7), time(8), 3, (A, B), BERLIN)
+    three = RotaSpec.single(date(2025, 4, 7), time(8), 3, (A, B), BERLIN)
     assert duty_at(three, at(10, 4, 7, 59)).staff_id == A  # type: ignore[union-attr]
     assert duty_at(three, at(10, 4, 8)).staff_id == B  # type: ignore[union-attr]
 

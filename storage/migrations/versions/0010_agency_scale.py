@@ -1,7 +1,7 @@
 """agency scale: indexes that start from the asking person's cases (issue 18)
 
-Revision ID: 0014
-Revises: 0011
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01
 
 /fristen counted a person's open deadlines by walking the index of ALL open deadlines by date
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0011"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

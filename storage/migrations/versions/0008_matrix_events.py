@@ -1,6 +1,6 @@
 """matrix adapter: handled events (exactly-once answers), deadlines on sent messages, sync position
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-26
 """
@@ -13,7 +13,7 @@ from sqlmodel.sql.sqltypes import AutoString
 
 import storage.types
 
-revision = "0009"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

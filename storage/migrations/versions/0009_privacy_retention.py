@@ -1,7 +1,7 @@
 """privacy (issue 12): failed /start attempts, retention marks, the audit log's purge gate
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ from sqlmodel.sql.sqltypes import AutoString
 
 import storage.types
 
-revision = "0011"
-down_revision = "0009"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
