@@ -8,6 +8,7 @@ from datetime import date, time
 from bot import texts
 from bot.casework import recompute_chain
 from bot.commands.common import (
+    asks_weekday,
     audit_change,
     changes_lines,
     deadline_line,
@@ -128,6 +129,7 @@ def _check_binding_staff_type(case: Case, provider_staff: Staff) -> None:
     allow=may_manage_cases,
     refusal=CASE_MANAGERS,
 )
+@asks_weekday("fall_neu")
 def new_case(ctx: Ctx, args: str) -> Reply:
     """Create a case and derive its deadline chain (C1)."""
     positional, options = split_args(args)
@@ -371,6 +373,7 @@ def _set_meeting(ctx: Ctx, args: str, kind: MeetingKind) -> Reply:
     summary="Hilfeplangespräch eintragen, verlegen oder absagen",
     example="/hpg HB-2025-017 02.06.2025 10:00",
 )
+@asks_weekday("hpg")
 def hpg(ctx: Ctx, args: str) -> Reply:
     """Set or move the next help-plan meeting; its report deadline follows (C2)."""
     return _set_meeting(ctx, args, MeetingKind.hpg)
@@ -381,6 +384,7 @@ def hpg(ctx: Ctx, args: str) -> Reply:
     summary="Abschlussgespräch eintragen, verlegen oder absagen",
     example="/abschluss HB-2025-017 30.09.2025 14:00",
 )
+@asks_weekday("abschluss")
 def closing_meeting(ctx: Ctx, args: str) -> Reply:
     """Set or move the closing meeting; its report deadline follows (C2)."""
     return _set_meeting(ctx, args, MeetingKind.closing)
@@ -392,6 +396,7 @@ def closing_meeting(ctx: Ctx, args: str) -> Reply:
     summary="Abstimmungsbedarf melden (Gespräch binnen 7 Werktagen)",
     example="/abstimmung HB-2025-017",
 )
+@asks_weekday("abstimmung")
 def coordination(ctx: Ctx, args: str) -> Reply:
     """Raise a need for coordination; a meeting is due within N working days (C3)."""
     positional, _ = split_args(args)
@@ -483,6 +488,7 @@ def assign(ctx: Ctx, args: str) -> Reply:
     allow=may_manage_cases,
     refusal=CASE_MANAGERS,
 )
+@asks_weekday("fall_schliessen")
 def close_case(ctx: Ctx, args: str) -> Reply:
     """Close a case (C4)."""
     positional, _ = split_args(args)

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from datetime import date
 
-from bot.commands.common import audit_change, visible_case
+from bot.commands.common import asks_weekday, audit_change, visible_case
 from bot.context import Ctx
 from bot.controlling_alerts import org_report, queue_alerts, recipients
 from bot.controlling_report import (
@@ -31,6 +31,7 @@ from bot.parsing import (
     parse_id,
     shown,
     split_args,
+    split_date_range,
 )
 from bot.registry import REGISTRY
 from scheduler.controlling import Quarter, month_of, week_of
@@ -44,7 +45,6 @@ from storage.staff import staff_by_handle
 _PREVIOUS = {"letztes", "letzte", "vorquartal", "vorheriges", "vorjahr", "letzter"}
 _CURRENT = {"", "aktuell", "aktuelles", "dieses", "laufend", "laufendes"}
 _YEAR = re.compile(r"^\d{4}$")
-_RANGE = re.compile(r"^(\S+)\s*[-–]\s*(\S+)$")
 _QUARTER_HELP = "z. B. 2025-Q3, Q3/2025, Q3 (dieses Jahr) oder „letztes“"
 
 
@@ -475,6 +475,7 @@ def _contract_text(ctx: Ctx, contract: Contract) -> str:
     roles={Role.coordinator},
     sides={OrgKind.provider},
 )
+@asks_weekday("vertrag")
 def contract(ctx: Ctx, args: str) -> Reply:
     """Show or change the provider's budget contract (planned direct hours per year)."""
     positional, options = split_args(args)
@@ -518,10 +519,10 @@ def contract(ctx: Ctx, args: str) -> Reply:
         else (ctx.settings.periods.contract_start, ctx.settings.periods.contract_end)
     )
     if raw_term is not None:
-        m = _RANGE.match(raw_term)
-        if m is None:
+        parts = split_date_range(raw_term)  # also with weekdays (A2): Mi 01.01.2025-…
+        if len(parts) != 2:
             raise UserError("Laufzeit bitte so: laufzeit=01.01.2025-31.12.2029")
-        start, end = parse_date(m[1], ctx.today), parse_date(m[2], ctx.today)
+        start, end = parse_date(parts[0], ctx.today), parse_date(parts[1], ctx.today)
         if end <= start:
             raise UserError("Das Ende der Laufzeit muss nach ihrem Beginn liegen.")
     steering = current.steering_percent if current else 15

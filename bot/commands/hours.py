@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from bot.commands.common import audit_change, visible_case
+from bot.commands.common import asks_weekday, audit_change, visible_case
 from bot.commands.controlling import check_not_locked
 from bot.context import Ctx
 from bot.errors import UserError
@@ -48,6 +48,7 @@ _CASE_BOUND = {HoursCategory.direct, HoursCategory.missed}
     example="/stunden 1,5 HB-2025-017 gestern",
     sides={OrgKind.provider},
 )
+@asks_weekday("stunden")
 def log_hours(ctx: Ctx, args: str) -> Reply:
     """Log one hours entry; bounds of H1 are checked before anything is written."""
     positional, options = split_args(args)
