@@ -22,14 +22,14 @@ from scheduler.controlling import (
     figures,
     quarter_target_minutes,
     quarters_between,
-    short_runs,
 )
+from scheduler.controlling_rule import RuleVerdict, catch_up, elapsed_share, rule_window
 from scheduler.workdays import WorkCalendar
 from storage import controlling as store
 from storage.enums import HoursCategory, StaffType
 from storage.models import Contract, HoursCorrection, HoursEntry
 
-HISTORY_QUARTERS = 4  # quarters before the period shown with the 90 % rule
+HISTORY_QUARTERS = 4  # quarters before a single quarter shown in its chart
 
 
 @dataclass
@@ -47,8 +47,10 @@ class Report:
     contract: Contract | None = None
     planned: dict[int, int] = field(default_factory=dict)
     results: list[QuarterResult] = field(default_factory=list)  # the period's quarters
-    history: list[QuarterResult] = field(default_factory=list)  # earlier quarters + results
-    runs: list[tuple[QuarterResult, ...]] = field(default_factory=list)
+    history: list[QuarterResult] = field(default_factory=list)  # the chart: earlier + results
+    rule: RuleVerdict | None = None  # the 90 % rule (scheduler.controlling_rule), with a contract
+    settles: int = 50  # % of a quarter's working days after which its forecast is worth a warning
+    calendar: WorkCalendar | None = None
     by_type: dict[Quarter, dict[StaffType | None, int]] = field(default_factory=dict)
     staff_rows: list[store.StaffRow] = field(default_factory=list)
     cases: list[tuple[str, HoursCategory, int, int]] = field(default_factory=list)
@@ -104,6 +106,7 @@ def build(
         ),
         threshold=c.threshold_percent,
         needed=c.short_quarters,
+        settles=c.forecast_from_percent,
         staff_rows=staff_rows if details else [],
     )
     if scope.case_bound:
@@ -117,10 +120,12 @@ def build(
     window = period
     for _ in range(HISTORY_QUARTERS):
         window = [window[0].previous(), *window]
-    daily = store.direct_daily(session, scope, window[0].first, window[-1].last)
-    delivered = direct_by_quarter(daily, window)
-    report.history = [
-        evaluate_quarter(
+    rule = rule_window(period[-1], today, c.short_quarters)
+    wanted = sorted({*window, *rule.ended, *([rule.running] if rule.running else [])})
+    daily = store.direct_daily(session, scope, wanted[0].first, wanted[-1].last)
+    delivered = direct_by_quarter(daily, wanted)
+    evaluated = {
+        q: evaluate_quarter(
             q,
             target_for(report.contract, report.planned, q),
             delivered[q],
@@ -128,10 +133,17 @@ def build(
             calendar,
             c.threshold_percent,
         )
-        for q in window
-    ]
-    report.results = [r for r in report.history if r.quarter in period]
-    report.runs = short_runs(report.history, c.short_quarters)
+        for q in wanted
+    }
+    report.history = [evaluated[q] for q in window]
+    report.results = [evaluated[q] for q in period]
+    report.rule = RuleVerdict(
+        tuple(evaluated[q] for q in rule.ended),
+        evaluated[rule.running] if rule.running else None,
+        c.threshold_percent,
+        c.short_quarters,
+    )
+    report.calendar = calendar
     shown = period if len(period) > 1 else window
     report.by_type = {
         q: store.direct_by_type(session, scope, q.first, q.last) for q in shown if q.first <= today
@@ -192,30 +204,67 @@ def quarter_line(r: QuarterResult, threshold: int) -> str:
 
 
 def rule_text(report: Report) -> list[str]:
-    """The 90 % rule (H3) on the report's window."""
-    if report.contract is None:
+    """The 90 % rule (H3) over its window: the quarters up to the last one ended, the running
+    one as a forecast, and what it still needs (the same in /pruefen, /quartal and /jahr)."""
+    rule = report.rule
+    if report.contract is None or rule is None:
         return ["90-%-Regel: kein Vertrag hinterlegt (/vertrag)."]
-    contract = report.contract
-    shown = [
-        r
-        for r in report.history
-        if r.state is not QuarterState.future
-        and (r.state is not QuarterState.no_target or r.quarter.first >= contract.starts_on)
-    ]
     lines = [f"90-%-Regel ({report.needed} Quartale in Folge unter {report.threshold} %):"]
+    shown = [*rule.ended, *([rule.running] if rule.running else [])]
     lines += [f"• {quarter_line(r, report.threshold)}" for r in shown]
-    if report.runs:
-        run = report.runs[-1]
+    run = rule.run
+    if run is not None:
         lines.append(
             f"⚠️ {', '.join(r.quarter.label for r in run)} liegen in Folge unter "
             f"{report.threshold} %: Die Trägerbudgetvereinbarung ist nachzuverhandeln, "
-            "wenn sich das voraussichtlich nicht ändert (Seed 001, II.5)."
+            "wenn sich das voraussichtlich nicht ändert."
         )
     else:
         lines.append(
             f"Keine {report.needed} abgeschlossenen Quartale in Folge unter {report.threshold} %."
         )
+    lines += forecast_lines(report)
     return lines
+
+
+def forecast_lines(report: Report) -> list[str]:
+    """For a running quarter forecast below the threshold: which short quarter in a row it
+    would be, and the hours still needed per remaining working day (issue 14)."""
+    rule, calendar = report.rule, report.calendar
+    if rule is None or calendar is None or rule.running is None or not rule.forecast_short:
+        return []
+    running = rule.running
+    lines = []
+    settled = elapsed_share(running.quarter, report.today, calendar) * 100 >= report.settles
+    if settled and rule.forecast_streak >= 2:
+        then = (
+            "danach wäre die Trägerbudgetvereinbarung nachzuverhandeln"
+            if rule.forecast_streak >= report.needed
+            else f"bei {report.needed} in Folge ist nachzuverhandeln"
+        )
+        lines.append(
+            f"⚠️ Nach der Prognose wäre {running.quarter.label} das {rule.forecast_streak}. "
+            f"Quartal in Folge unter {report.threshold} %; {then}."
+        )
+    need = catch_up(running, report.today, calendar, report.threshold)
+    if need is not None:
+        until = fmt_date(running.quarter.last)
+        per_day = need.minutes_per_day
+        lines.append(
+            f"Bis {until} fehlen noch {hours(need.missing_minutes)} zu {report.threshold} %"
+            + (
+                f": {_per_day(per_day)} je verbleibendem Werktag "
+                f"({_n(need.days_left, 'Werktag', 'Werktage')})."
+                if per_day is not None
+                else "; es bleibt kein Werktag mehr."
+            )
+        )
+    return lines
+
+
+def _per_day(minutes: float) -> str:
+    """Hours a day, or minutes below one hour (0,2 Std. reads worse than 10 Min.)."""
+    return hours(minutes) if minutes >= 60 else f"{max(1, round(minutes))} Min."
 
 
 def figures_text(report: Report) -> list[str]:

@@ -267,9 +267,11 @@ def looks_like_date(token: str) -> bool:
 
 # A range of days: `14.04.-18.04.`, `Mi 19.03.2025-Fr 21.03.2025`, `14.04. bis 18.04.`.
 # A hyphen separates only where no ISO date (2025-04-17) can contain it: after a dot, after
-# d.m.yy / d.m.yyyy, before a letter (a weekday), or with a space beside it.
+# d.m.yy / d.m.yyyy, before a letter (a weekday), after one before a digit (heute-18.04.), or
+# with a space beside it.
 _DATE_RANGE_RE = re.compile(
-    r"\s*(?:–|—|\bbis\b|(?<=\.)-|(?<=\.\d\d)-|(?<=\.\d{4})-|-(?=\s)|(?<=\s)-|-(?=[^\W\d_]))\s*",
+    r"\s*(?:–|—|\bbis\b|(?<=\.)-|(?<=\.\d\d)-|(?<=\.\d{4})-|-(?=\s)|(?<=\s)-|-(?=[^\W\d_])"
+    r"|(?<=[^\W\d_])-(?=\d))\s*",
     re.IGNORECASE,
 )
 

@@ -611,6 +611,7 @@ def test_split_args_rejects(text: str, fragment: str) -> None:
         ("2025-04-14 bis 2025-04-18", ["2025-04-14", "2025-04-18"]),  # ISO keeps its hyphens
         ("2025-04-14", ["2025-04-14"]),
         ("heute-Fr 18.04.", ["heute", "Fr 18.04."]),
+        ("heute-18.04.", ["heute", "18.04."]),
         ("18.04.", ["18.04."]),
     ],
 )
