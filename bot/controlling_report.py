@@ -6,7 +6,7 @@ Shared by the chat commands, `koopbot export`, the quarterly H3 evaluation and t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -27,7 +27,7 @@ from scheduler.controlling_rule import RuleVerdict, catch_up, elapsed_share, rul
 from scheduler.workdays import WorkCalendar
 from storage import controlling as store
 from storage.enums import HoursCategory, StaffType
-from storage.models import Contract, HoursCorrection, HoursEntry
+from storage.models import Contract, HoursCorrection, HoursEntry, Staff
 
 HISTORY_QUARTERS = 4  # quarters before a single quarter shown in its chart
 
@@ -53,6 +53,7 @@ class Report:
     calendar: WorkCalendar | None = None
     by_type: dict[Quarter, dict[StaffType | None, int]] = field(default_factory=dict)
     staff_rows: list[store.StaffRow] = field(default_factory=list)
+    people: list[Staff] = field(default_factory=list)  # active staff, also without hours
     cases: list[tuple[str, HoursCategory, int, int]] = field(default_factory=list)
     closed: list[Quarter] = field(default_factory=list)
     corrections: list[tuple[HoursCorrection, HoursEntry, str]] = field(default_factory=list)
@@ -111,6 +112,8 @@ def build(
     )
     if scope.case_bound:
         report.cases = store.direct_by_case(session, scope, first, last)
+    if details and scope.organisation_id is not None:
+        report.people = store.active_staff_of(session, scope.organisation_id)
     if contract_org_id is None:
         return report
     report.contract = store.contract_of(session, contract_org_id)
@@ -159,6 +162,20 @@ def chart_results(report: Report) -> list[QuarterResult]:
     if len(report.results) > 1:
         return report.results
     return [r for r in report.history if r.state is not QuarterState.no_target] or report.history
+
+
+def has_chart(report: Report) -> bool:
+    """Whether the chart would show a bar: direct hours (or a forecast) in one of its quarters.
+    Without one the chart is empty and a German notice is sent instead (issue 14)."""
+    return any(
+        sum(report.by_type.get(r.quarter, {}).values()) or (r.forecast_minutes or 0) > 0
+        for r in chart_results(report)
+    )
+
+
+def file_stamp(now: datetime) -> str:
+    """`2026-12-01_100512`: in every file name, so no download replaces an earlier one."""
+    return now.strftime("%Y-%m-%d_%H%M%S")
 
 
 # -- German text ---------------------------------------------------------------------------------
@@ -267,19 +284,34 @@ def _per_day(minutes: float) -> str:
     return hours(minutes) if minutes >= 60 else f"{max(1, round(minutes))} Min."
 
 
+def _type_label(staff_type: StaffType | None) -> str:
+    return STAFF_TYPE_LABEL[staff_type] if staff_type else "ohne Typ"
+
+
 def figures_text(report: Report) -> list[str]:
     f = report.figures
     lines = [f"Direkt am Klienten: {hours(f.direct_minutes)}"]
     target = report.target_minutes
     if target:
         lines[0] += f" von {hours(target)} Soll = {percent(f.direct_minutes * 100 / target)}"
-    split = [
-        f"{STAFF_TYPE_LABEL[t] if t else 'ohne Typ'} {hours(f.type_minutes(t, HoursCategory.direct))}"
-        for t in f.staff_types
-        if f.type_minutes(t, HoursCategory.direct)
-    ]
-    if split:
-        lines.append("  " + " · ".join(split))
+    # H4: by staff type whenever a type logged hours, also when none of them were direct
+    # (issue 14: semiprofessional staff with group and non-case work only).
+    types = f.staff_types
+    if types:
+        lines.append(
+            "  "
+            + " · ".join(
+                f"{_type_label(t)} {hours(f.type_minutes(t, HoursCategory.direct))}" for t in types
+            )
+        )
+    if len(types) > 1:
+        lines.append(
+            "  alle Kategorien: "
+            + " · ".join(
+                f"{_type_label(t)} {hours(sum(f.type_minutes(t, c) for c in HoursCategory))}"
+                for t in types
+            )
+        )
     lines.append(
         f"Indirekte Zeit ({f.indirect_percent} % kalkulatorisch): {hours(f.indirect_minutes)}"
     )
