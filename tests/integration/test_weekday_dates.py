@@ -28,6 +28,8 @@ ACCEPTED = [
     ("MK", "/vertrag laufzeit=Mi 01.01.2025-31.12.2027 stunden=1200", "01.01.2025–31.12.2027"),
     ("MK", "/rufbereitschaft_neu Test Nord mitglieder=MK,JB uebergabe=Mi 08:00", "„Test Nord“"),
     ("MK", "/ag78_neu Mo 24.03.2025 9-16 workshop", "Mo 24.03.2025, 09:00–16:00"),
+    ("MK", "/rufbereitschaft_aendern Weserufer schicht=tag ab=Mo 14.04.", "ab Mo 14.04.2025"),
+    ("MK", "/rufbereitschaft_beenden Weserufer ab=Do 01.05.", "endet am Do 01.05.2025"),
 ]
 
 MISMATCHED = [
@@ -43,6 +45,8 @@ MISMATCHED = [
     ("MK", "/vertretung JB Di 15.04.2025-Do 16.04.2025 durch=LW", "Mittwoch, kein Donnerstag"),
     ("MK", "/vertrag laufzeit=Di 01.01.2025-31.12.2029 stunden=1200", "Mittwoch, kein Dienstag"),
     ("MK", "/ag78_neu Mi 24.03.2025 9-16 workshop", "Montag, kein Mittwoch"),
+    ("MK", "/rufbereitschaft_aendern Weserufer schicht=tag ab=Di 14.04.", "Montag, kein Dienstag"),
+    ("MK", "/rufbereitschaft_beenden Weserufer ab=Mi 01.05.", "Donnerstag, kein Mittwoch"),
 ]
 
 
