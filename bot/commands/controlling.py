@@ -633,10 +633,15 @@ def check_rule(ctx: Ctx, args: str) -> Reply:
     # The same once-only alert the quarterly job writes (the outbox key makes it idempotent).
     findings = queue_alerts(ctx.session, ctx.settings, ctx.calendar, ctx.now, org_id)
     lines = rule_text(report)
-    if findings:
+    if any(not f.forecast for f in findings):
         people = recipients(ctx.session, org_id)
         lines.append(
             f"Die Koordinationen ({len(people)} Personen) werden einmalig für dieses Quartal benachrichtigt."
+        )
+    if any(f.forecast for f in findings):
+        lines.append(
+            "Die Koordination des Trägers bekommt die Prognose einmalig für dieses Quartal "
+            "als Nachricht."
         )
     return Reply("\n".join(lines))
 

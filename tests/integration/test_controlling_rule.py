@@ -149,6 +149,11 @@ async def test_forecast_alert_mid_quarter_once_with_hours_per_working_day(
     # /pruefen shows the same warning and the same figures.
     checked = demo["MK"].say("/pruefen")
     assert "⚠️ Nach der Prognose wäre Q3/2026 das 3. Quartal in Folge unter 90 %" in checked
+    assert checked.endswith(
+        "Die Koordination des Trägers bekommt die Prognose einmalig für dieses Quartal als "
+        "Nachricht."
+    )
+    assert len(all_rows(db, OutboxEntry, col(OutboxEntry.stage).like("fc:%"))) == 1
 
 
 async def test_forecast_alert_for_the_second_short_quarter_too(
