@@ -6,7 +6,7 @@ Shared by the chat commands, `koopbot export`, the quarterly H3 evaluation and t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -22,14 +22,14 @@ from scheduler.controlling import (
     figures,
     quarter_target_minutes,
     quarters_between,
-    short_runs,
 )
+from scheduler.controlling_rule import RuleVerdict, catch_up, elapsed_share, rule_window
 from scheduler.workdays import WorkCalendar
 from storage import controlling as store
 from storage.enums import HoursCategory, StaffType
-from storage.models import Contract, HoursCorrection, HoursEntry
+from storage.models import Contract, HoursCorrection, HoursEntry, Staff
 
-HISTORY_QUARTERS = 4  # quarters before the period shown with the 90 % rule
+HISTORY_QUARTERS = 4  # quarters before a single quarter shown in its chart
 
 
 @dataclass
@@ -47,10 +47,13 @@ class Report:
     contract: Contract | None = None
     planned: dict[int, int] = field(default_factory=dict)
     results: list[QuarterResult] = field(default_factory=list)  # the period's quarters
-    history: list[QuarterResult] = field(default_factory=list)  # earlier quarters + results
-    runs: list[tuple[QuarterResult, ...]] = field(default_factory=list)
+    history: list[QuarterResult] = field(default_factory=list)  # the chart: earlier + results
+    rule: RuleVerdict | None = None  # the 90 % rule (scheduler.controlling_rule), with a contract
+    settles: int = 50  # % of a quarter's working days after which its forecast is worth a warning
+    calendar: WorkCalendar | None = None
     by_type: dict[Quarter, dict[StaffType | None, int]] = field(default_factory=dict)
     staff_rows: list[store.StaffRow] = field(default_factory=list)
+    people: list[Staff] = field(default_factory=list)  # active staff, also without hours
     cases: list[tuple[str, HoursCategory, int, int]] = field(default_factory=list)
     closed: list[Quarter] = field(default_factory=list)
     corrections: list[tuple[HoursCorrection, HoursEntry, str]] = field(default_factory=list)
@@ -104,10 +107,13 @@ def build(
         ),
         threshold=c.threshold_percent,
         needed=c.short_quarters,
+        settles=c.forecast_from_percent,
         staff_rows=staff_rows if details else [],
     )
     if scope.case_bound:
         report.cases = store.direct_by_case(session, scope, first, last)
+    if details and scope.organisation_id is not None:
+        report.people = store.active_staff_of(session, scope.organisation_id)
     if contract_org_id is None:
         return report
     report.contract = store.contract_of(session, contract_org_id)
@@ -117,10 +123,12 @@ def build(
     window = period
     for _ in range(HISTORY_QUARTERS):
         window = [window[0].previous(), *window]
-    daily = store.direct_daily(session, scope, window[0].first, window[-1].last)
-    delivered = direct_by_quarter(daily, window)
-    report.history = [
-        evaluate_quarter(
+    rule = rule_window(period[-1], today, c.short_quarters)
+    wanted = sorted({*window, *rule.ended, *([rule.running] if rule.running else [])})
+    daily = store.direct_daily(session, scope, wanted[0].first, wanted[-1].last)
+    delivered = direct_by_quarter(daily, wanted)
+    evaluated = {
+        q: evaluate_quarter(
             q,
             target_for(report.contract, report.planned, q),
             delivered[q],
@@ -128,10 +136,17 @@ def build(
             calendar,
             c.threshold_percent,
         )
-        for q in window
-    ]
-    report.results = [r for r in report.history if r.quarter in period]
-    report.runs = short_runs(report.history, c.short_quarters)
+        for q in wanted
+    }
+    report.history = [evaluated[q] for q in window]
+    report.results = [evaluated[q] for q in period]
+    report.rule = RuleVerdict(
+        tuple(evaluated[q] for q in rule.ended),
+        evaluated[rule.running] if rule.running else None,
+        c.threshold_percent,
+        c.short_quarters,
+    )
+    report.calendar = calendar
     shown = period if len(period) > 1 else window
     report.by_type = {
         q: store.direct_by_type(session, scope, q.first, q.last) for q in shown if q.first <= today
@@ -147,6 +162,20 @@ def chart_results(report: Report) -> list[QuarterResult]:
     if len(report.results) > 1:
         return report.results
     return [r for r in report.history if r.state is not QuarterState.no_target] or report.history
+
+
+def has_chart(report: Report) -> bool:
+    """Whether the chart would show a bar: direct hours (or a forecast) in one of its quarters.
+    Without one the chart is empty and a German notice is sent instead (issue 14)."""
+    return any(
+        sum(report.by_type.get(r.quarter, {}).values()) or (r.forecast_minutes or 0) > 0
+        for r in chart_results(report)
+    )
+
+
+def file_stamp(now: datetime) -> str:
+    """`2026-12-01_100512`: in every file name, so no download replaces an earlier one."""
+    return now.strftime("%Y-%m-%d_%H%M%S")
 
 
 # -- German text ---------------------------------------------------------------------------------
@@ -192,30 +221,71 @@ def quarter_line(r: QuarterResult, threshold: int) -> str:
 
 
 def rule_text(report: Report) -> list[str]:
-    """The 90 % rule (H3) on the report's window."""
-    if report.contract is None:
+    """The 90 % rule (H3) over its window: the quarters up to the last one ended, the running
+    one as a forecast, and what it still needs (the same in /pruefen, /quartal and /jahr)."""
+    rule = report.rule
+    if report.contract is None or rule is None:
         return ["90-%-Regel: kein Vertrag hinterlegt (/vertrag)."]
-    contract = report.contract
-    shown = [
-        r
-        for r in report.history
-        if r.state is not QuarterState.future
-        and (r.state is not QuarterState.no_target or r.quarter.first >= contract.starts_on)
-    ]
     lines = [f"90-%-Regel ({report.needed} Quartale in Folge unter {report.threshold} %):"]
+    shown = [*rule.ended, *([rule.running] if rule.running else [])]
     lines += [f"• {quarter_line(r, report.threshold)}" for r in shown]
-    if report.runs:
-        run = report.runs[-1]
+    run = rule.run
+    if run is not None:
         lines.append(
             f"⚠️ {', '.join(r.quarter.label for r in run)} liegen in Folge unter "
             f"{report.threshold} %: Die Trägerbudgetvereinbarung ist nachzuverhandeln, "
-            "wenn sich das voraussichtlich nicht ändert (Seed 001, II.5)."
+            "wenn sich das voraussichtlich nicht ändert."
         )
     else:
         lines.append(
             f"Keine {report.needed} abgeschlossenen Quartale in Folge unter {report.threshold} %."
         )
+    lines += forecast_lines(report)
     return lines
+
+
+def forecast_lines(report: Report) -> list[str]:
+    """For a running quarter forecast below the threshold: which short quarter in a row it
+    would be, and the hours still needed per remaining working day (issue 14)."""
+    rule, calendar = report.rule, report.calendar
+    if rule is None or calendar is None or rule.running is None or not rule.forecast_short:
+        return []
+    running = rule.running
+    lines = []
+    settled = elapsed_share(running.quarter, report.today, calendar) * 100 >= report.settles
+    if settled and rule.forecast_streak >= 2:
+        then = (
+            "danach wäre die Trägerbudgetvereinbarung nachzuverhandeln"
+            if rule.forecast_streak >= report.needed
+            else f"bei {report.needed} in Folge ist nachzuverhandeln"
+        )
+        lines.append(
+            f"⚠️ Nach der Prognose wäre {running.quarter.label} das {rule.forecast_streak}. "
+            f"Quartal in Folge unter {report.threshold} %; {then}."
+        )
+    need = catch_up(running, report.today, calendar, report.threshold)
+    if need is not None:
+        until = fmt_date(running.quarter.last)
+        per_day = need.minutes_per_day
+        lines.append(
+            f"Bis {until} fehlen noch {hours(need.missing_minutes)} zu {report.threshold} %"
+            + (
+                f": {_per_day(per_day)} je verbleibendem Werktag "
+                f"({_n(need.days_left, 'Werktag', 'Werktage')})."
+                if per_day is not None
+                else "; es bleibt kein Werktag mehr."
+            )
+        )
+    return lines
+
+
+def _per_day(minutes: float) -> str:
+    """Hours a day, or minutes below one hour (0,2 Std. reads worse than 10 Min.)."""
+    return hours(minutes) if minutes >= 60 else f"{max(1, round(minutes))} Min."
+
+
+def _type_label(staff_type: StaffType | None) -> str:
+    return STAFF_TYPE_LABEL[staff_type] if staff_type else "ohne Typ"
 
 
 def figures_text(report: Report) -> list[str]:
@@ -224,13 +294,24 @@ def figures_text(report: Report) -> list[str]:
     target = report.target_minutes
     if target:
         lines[0] += f" von {hours(target)} Soll = {percent(f.direct_minutes * 100 / target)}"
-    split = [
-        f"{STAFF_TYPE_LABEL[t] if t else 'ohne Typ'} {hours(f.type_minutes(t, HoursCategory.direct))}"
-        for t in f.staff_types
-        if f.type_minutes(t, HoursCategory.direct)
-    ]
-    if split:
-        lines.append("  " + " · ".join(split))
+    # H4: by staff type whenever a type logged hours, also when none of them were direct
+    # (issue 14: semiprofessional staff with group and non-case work only).
+    types = f.staff_types
+    if types:
+        lines.append(
+            "  "
+            + " · ".join(
+                f"{_type_label(t)} {hours(f.type_minutes(t, HoursCategory.direct))}" for t in types
+            )
+        )
+    if len(types) > 1:
+        lines.append(
+            "  alle Kategorien: "
+            + " · ".join(
+                f"{_type_label(t)} {hours(sum(f.type_minutes(t, c) for c in HoursCategory))}"
+                for t in types
+            )
+        )
     lines.append(
         f"Indirekte Zeit ({f.indirect_percent} % kalkulatorisch): {hours(f.indirect_minutes)}"
     )

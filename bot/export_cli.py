@@ -7,7 +7,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.controlling_report import build
+from bot.controlling_report import build, file_stamp
 from bot.core import build_calendar
 from config.settings import Settings
 from scheduler.controlling import Quarter
@@ -74,12 +74,22 @@ def run(args: argparse.Namespace, settings: Settings, db: Database, now: datetim
             details={"period": stem, "format": args.format},
         )
     out.mkdir(parents=True, exist_ok=True)
+    stem = f"{stem}_{file_stamp(now)}"  # issue 14: never replace an earlier export
     if args.format == "xlsx":
         files = [(f"stunden_{stem}.xlsx", exports.xlsx(report))]
     else:
         files = exports.csv_files(report, f"stunden_{stem}")
     for name, data in files:
-        path = out / name
+        path = _free_path(out / name)
         path.write_bytes(data)
         print(path)
     return 0
+
+
+def _free_path(path: Path) -> Path:
+    """`path`, or with `_2`, `_3` … before the suffix while a file of that name exists."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+    return candidate

@@ -149,9 +149,14 @@ def views(report: Report) -> list[View]:
             ],
         )
     )
-    if report.staff_rows:
+    if report.staff_rows or report.people:
+        # Everyone active, with 0 where nothing was logged, and whoever else logged hours.
         per: dict[int, dict[HoursCategory, int]] = {}
-        who: dict[int, tuple[str, str, StaffType | None]] = {}
+        who: dict[int, tuple[str, str, StaffType | None]] = {
+            p.id: (p.handle, p.name, p.staff_type) for p in report.people if p.id is not None
+        }
+        for p in who:
+            per[p] = {}
         for row in report.staff_rows:
             per.setdefault(row.staff_id, {})[row.category] = row.minutes
             who[row.staff_id] = (row.handle, row.name, row.staff_type)
@@ -187,7 +192,7 @@ def views(report: Report) -> list[View]:
                 [(code, CATEGORY_LABEL[c], _h(m), n) for code, c, m, n in report.cases],
             )
         )
-    if report.corrections:
+    if report.results or report.corrections:  # every provider report has the sheet
         out.append(
             View(
                 "Korrekturen",

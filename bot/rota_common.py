@@ -9,14 +9,13 @@ from zoneinfo import ZoneInfo
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, fmt_date_wd, fmt_datetime, fmt_time
-from bot.parsing import parse_date, shown
+from bot.parsing import parse_date, shown, split_date_range
 from scheduler.rota import Rule, base_holder
 from storage import rota as store
 from storage.enums import Role
 from storage.models import Rotation, Staff
 from storage.staff import staff_by_handle
 
-_RANGE_RE = re.compile(r"\s*(?:–|—|\bbis\b|(?<=\.)-|-(?=\s))\s*")
 RANGE_EXAMPLES = "Beispiele: 14.04.-18.04., bis 18.04., 14.04.2025 bis 25.04.2025, heute"
 
 
@@ -129,7 +128,7 @@ def parse_range(text: str, today: date) -> tuple[date, date]:
     else:
         if lowered.startswith(("ab ", "von ")):
             raw = raw.split(" ", 1)[1]
-        parts = [p for p in _RANGE_RE.split(raw) if p]
+        parts = split_date_range(raw)  # also with weekdays: Mi 19.03.2025-Fr 21.03.2025
         if len(parts) == 1:
             first = last = parse_date(parts[0], today)
         elif len(parts) == 2:

@@ -212,7 +212,12 @@ class Controlling(BaseModel):
     threshold_percent: int = Field(90, ge=1, le=100)  # H3: below this share of the target
     short_quarters: int = Field(3, ge=1, le=12)  # H3: ... in this many consecutive quarters
     indirect_percent: int = Field(20, ge=0, le=100)  # H2: indirect time by calculation
-    evaluate_time: time = time(7, 0)  # on the first day of each quarter: H3 for the one ended
+    evaluate_time: time = time(7, 0)  # daily: H3 for the quarter ended, the forecast alert
+    # Issue 14, one step past H3: mid-quarter, when the forecast says the running quarter
+    # would be at least this many short quarters in a row, its coordinators are told once
+    # (0: never); from this share of the quarter's working days on (the forecast settles).
+    forecast_streak: int = Field(2, ge=0, le=12)
+    forecast_from_percent: int = Field(50, ge=1, le=100)
 
 
 class OnCallSettings(BaseModel):

@@ -151,14 +151,15 @@ def forecast(
     Working days rather than calendar days, so a quarter with Easter is not over-forecast.
     Today counts as elapsed; before the first working day there is nothing to project.
     """
-    total = _working_days(quarter.first, quarter.last, calendar)
-    elapsed = _working_days(quarter.first, min(today, quarter.last), calendar)
+    total = working_days(quarter.first, quarter.last, calendar)
+    elapsed = working_days(quarter.first, min(today, quarter.last), calendar)
     if elapsed == 0 or total == 0:
         return None
     return delivered_minutes * total / elapsed
 
 
-def _working_days(first: date, last: date, calendar: WorkCalendar) -> int:
+def working_days(first: date, last: date, calendar: WorkCalendar) -> int:
+    """Working days in [first, last] (W1)."""
     n, d = 0, first
     while d <= last:
         n += calendar.is_working_day(d)

@@ -298,7 +298,7 @@ class Dispatcher:
                 if alert is None:
                     cancel.append(_id(row.id))
                 else:
-                    add(row, "alert").reply = alert
+                    add(row, f"alert:{row.id}").reply = alert  # one message each (issue 14)
             elif row.item_type in rota_texts.ITEM_TYPES:  # on-call messages (issue 6)
                 message = rota_texts.compose(session, self.settings, row, now)
                 if message is None:

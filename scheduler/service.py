@@ -152,7 +152,9 @@ class ReminderService:
         scheduler.add_job(
             self.controlling_job,
             CronTrigger(
-                month="1,4,7,10", day=1, hour=evaluate.hour, minute=evaluate.minute, timezone=tz
+                hour=evaluate.hour,
+                minute=evaluate.minute,
+                timezone=tz,  # daily (issue 14)
             ),
             id="controlling",
         )

@@ -96,6 +96,15 @@ def meetings_of(
     return list(session.exec(query))
 
 
+def cancel_meetings_from(session: Session, case_id: int, now: datetime) -> list[Meeting]:
+    """C4: a closed case's meetings still to come are cancelled (no longer listed or reminded)."""
+    cancelled = [m for m in meetings_of(session, case_id) if m.starts_at > now]
+    for meeting in cancelled:
+        meeting.cancelled, meeting.updated_at = True, now  # updated_at: LAST-MODIFIED in feeds
+    session.flush()
+    return cancelled
+
+
 def coordinations_of(session: Session, case_id: int) -> list[CoordinationRequest]:
     return list(
         session.exec(

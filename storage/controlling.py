@@ -311,6 +311,17 @@ def organisation(session: Session, org_id: int) -> Organisation | None:
     return session.get(Organisation, org_id)
 
 
+def active_staff_of(session: Session, org_id: int) -> list[Staff]:
+    """The organisation's active staff, by Kürzel (the staff sheet lists those without hours)."""
+    return list(
+        session.exec(
+            sm_select(Staff)
+            .where(col(Staff.organisation_id) == org_id, col(Staff.active).is_(True))
+            .order_by(col(Staff.handle))
+        )
+    )
+
+
 def active_coordinators(session: Session, org_id: int) -> list[int]:
     return list(
         session.execute(

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlmodel import Session, col, func, select
 
+from storage.enums import HoursCategory
 from storage.models import Case, HoursEntry
 
 
@@ -45,3 +46,25 @@ def own_entry(session: Session, staff_id: int, entry_id: int | None) -> HoursEnt
     if entry_id is not None:
         query = query.where(HoursEntry.id == entry_id)
     return session.exec(query.order_by(col(HoursEntry.id).desc())).first()
+
+
+def same_entry(
+    session: Session,
+    staff_id: int,
+    day: date,
+    minutes: int,
+    category: HoursCategory,
+    case_id: int | None,
+) -> HoursEntry | None:
+    """The person's earliest valid entry exactly like this one (a probable duplicate)."""
+    query = select(HoursEntry).where(
+        HoursEntry.staff_id == staff_id,
+        HoursEntry.day == day,
+        HoursEntry.minutes == minutes,
+        HoursEntry.category == category,
+        col(HoursEntry.deleted_at).is_(None),
+    )
+    query = query.where(
+        col(HoursEntry.case_id).is_(None) if case_id is None else HoursEntry.case_id == case_id
+    )
+    return session.exec(query.order_by(col(HoursEntry.id))).first()

@@ -603,3 +603,19 @@ class AuditPurge(SQLModel, table=True):
     __tablename__ = "audit_purge"
     id: int | None = Field(default=None, primary_key=True)
     cutoff: datetime = Field(sa_column=_ts())
+
+
+# -- notices to the Jugendamt (issue 14, DOMAIN.md C7) -----------------------------------------
+
+
+class CaseNotice(SQLModel, table=True):
+    """A notice to the case's ASD contact: a significant change in the family or a group offer
+    that started (C7); delivered through the outbox (item "alert", stage "c7:notice")."""
+
+    __tablename__ = "case_notice"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="hzcase.id", index=True)
+    kind: str = Field(max_length=16)  # change, group_offer (bot/case_notices.py)
+    text: str = Field(max_length=300)  # short, checked against client names (P1)
+    sent_by: int = Field(foreign_key="staff.id")
+    created_at: datetime = Field(sa_column=_ts())

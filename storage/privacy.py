@@ -15,6 +15,7 @@ from storage.models import (
     AuditEntry,
     Availability,
     Case,
+    CaseNotice,
     Deputy,
     FeedToken,
     HoursCorrection,
@@ -107,6 +108,7 @@ def subject_data(session: Session, person: Staff) -> dict[str, list[Row]]:
             session, OncallHandover, OncallHandover.staff_id == pid
         ),
         "Piepser": _rows(session, Page, or_(col(Page.caller_id) == pid, col(Page.acked_by) == pid)),
+        "Mitteilungen an das Jugendamt": _rows(session, CaseNotice, CaseNotice.sent_by == pid),
         "Fälle (zuständig)": [
             {"id": c.id, "code": c.code, "status": c.status.value, "rolle": role}
             for c, role in _cases(session, pid)

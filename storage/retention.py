@@ -1,7 +1,8 @@
 """Retention (DOMAIN.md P4, issue 12): personal data leaves when its time is up.
 
 - A closed case, `closed_case_days` after it ended: its code becomes a neutral label, its
-  deadlines, meetings, coordination requests and pending reminders are deleted, free texts
+  deadlines, meetings, coordination requests, notices to the Jugendamt and pending reminders
+  are deleted, free texts
   that name it (pages, correction reasons) are blanked. The row stays, with legal basis,
   dates, flags and people, so every figure of past quarters (hours, key figures) is unchanged.
 - Deactivated staff, `staff_days` after they left: name, Kürzel, phone, messenger ids,
@@ -30,6 +31,7 @@ from storage.models import (
     AuditPurge,
     Availability,
     Case,
+    CaseNotice,
     CoordinationRequest,
     Deadline,
     Deputy,
@@ -183,6 +185,15 @@ def anonymise_cases(session: Session, case_ids: list[int], now: datetime) -> Non
         session.execute(
             delete(CoordinationRequest).where(col(CoordinationRequest.case_id).in_(chunk))
         )
+        notices = select(CaseNotice.id).where(col(CaseNotice.case_id).in_(chunk))  # C7
+        session.execute(
+            delete(OutboxEntry).where(
+                col(OutboxEntry.item_type) == "alert",
+                col(OutboxEntry.stage).like("c7:%"),
+                col(OutboxEntry.item_id).in_(notices),
+            )
+        )
+        session.execute(delete(CaseNotice).where(col(CaseNotice.case_id).in_(chunk)))
         entry_ids = select(HoursEntry.id).where(col(HoursEntry.case_id).in_(chunk))
         session.execute(
             update(HoursCorrection)

@@ -8,6 +8,7 @@ from datetime import date, time
 from bot import texts
 from bot.casework import recompute_chain
 from bot.commands.common import (
+    asks_weekday,
     audit_change,
     changes_lines,
     deadline_line,
@@ -22,6 +23,7 @@ from bot.formatting import (
     MEETING_KIND_LABEL,
     STAFF_TYPE_LABEL,
     fmt_date,
+    fmt_date_wd,
     fmt_datetime,
 )
 from bot.messages import Reply
@@ -40,13 +42,22 @@ from bot.parsing import (
 from bot.registry import REGISTRY
 from scheduler.deadlines import valid_until
 from storage.cases import (
+    cancel_meetings_from,
     case_by_code,
     deadlines_of_case,
     meetings_of,
     next_open_deadlines,
     visible_cases_page,
 )
-from storage.enums import CaseStatus, DeadlineStatus, MeetingKind, OrgKind, Role, StaffType
+from storage.enums import (
+    CaseStatus,
+    DeadlineKind,
+    DeadlineStatus,
+    MeetingKind,
+    OrgKind,
+    Role,
+    StaffType,
+)
 from storage.models import Case, CoordinationRequest, Meeting, Organisation, Staff
 from storage.outbox import replan_case
 from storage.staff import staff_by_handle
@@ -128,6 +139,7 @@ def _check_binding_staff_type(case: Case, provider_staff: Staff) -> None:
     allow=may_manage_cases,
     refusal=CASE_MANAGERS,
 )
+@asks_weekday("fall_neu")
 def new_case(ctx: Ctx, args: str) -> Reply:
     """Create a case and derive its deadline chain (C1)."""
     positional, options = split_args(args)
@@ -338,6 +350,11 @@ def _set_meeting(ctx: Ctx, args: str, kind: MeetingKind) -> Reply:
             raise UserError(
                 f"Der {fmt_date(day)} liegt in der Vergangenheit. Bitte ein kommendes Datum angeben."
             )
+        if day < case.start_date:
+            raise UserError(
+                f"Der {fmt_date(day)} liegt vor dem Hilfebeginn von {case.code} "
+                f"({fmt_date(case.start_date)}). Bitte das Datum prüfen."
+            )
         starts_at = local_datetime(ctx, day, at)
         if upcoming:
             meeting, verb = upcoming[0], "verlegt"
@@ -371,6 +388,7 @@ def _set_meeting(ctx: Ctx, args: str, kind: MeetingKind) -> Reply:
     summary="Hilfeplangespräch eintragen, verlegen oder absagen",
     example="/hpg HB-2025-017 02.06.2025 10:00",
 )
+@asks_weekday("hpg")
 def hpg(ctx: Ctx, args: str) -> Reply:
     """Set or move the next help-plan meeting; its report deadline follows (C2)."""
     return _set_meeting(ctx, args, MeetingKind.hpg)
@@ -381,6 +399,7 @@ def hpg(ctx: Ctx, args: str) -> Reply:
     summary="Abschlussgespräch eintragen, verlegen oder absagen",
     example="/abschluss HB-2025-017 30.09.2025 14:00",
 )
+@asks_weekday("abschluss")
 def closing_meeting(ctx: Ctx, args: str) -> Reply:
     """Set or move the closing meeting; its report deadline follows (C2)."""
     return _set_meeting(ctx, args, MeetingKind.closing)
@@ -392,6 +411,7 @@ def closing_meeting(ctx: Ctx, args: str) -> Reply:
     summary="Abstimmungsbedarf melden (Gespräch binnen 7 Werktagen)",
     example="/abstimmung HB-2025-017",
 )
+@asks_weekday("abstimmung")
 def coordination(ctx: Ctx, args: str) -> Reply:
     """Raise a need for coordination; a meeting is due within N working days (C3)."""
     positional, _ = split_args(args)
@@ -405,6 +425,22 @@ def coordination(ctx: Ctx, args: str) -> Reply:
     raised = _day_not_after_today(
         ctx, positional[1:], "Abstimmungsbedarf kann nicht in der Zukunft gemeldet werden."
     )
+    if raised < case.start_date:
+        # Issue 14: a deadline before the help began is a typo (a wrong year), never intended.
+        raise UserError(
+            f"Der {fmt_date(raised)} liegt vor dem Hilfebeginn von {case.code} "
+            f"({fmt_date(case.start_date)}). Abstimmungsbedarf gibt es erst ab Hilfebeginn – "
+            "bitte das Datum prüfen."
+        )
+    # Issue 14: a coordination meeting still open whose window holds this day is probably
+    # the same need reported twice (both sides, or a message sent again).
+    pending = [
+        d
+        for d in deadlines_of_case(ctx.session, case.id or 0)
+        if d.kind is DeadlineKind.coordination
+        and d.status is DeadlineStatus.open
+        and d.due >= raised
+    ]
     request = CoordinationRequest(
         case_id=case.id or 0, raised_on=raised, raised_by=ctx.staff_id, created_at=ctx.now
     )
@@ -414,14 +450,19 @@ def coordination(ctx: Ctx, args: str) -> Reply:
         ctx.session, case, calendar=ctx.calendar, periods=ctx.settings.periods, now=ctx.now
     )
     audit_change(ctx, "raise", "coordination_request", request.id, case=case.code)
-    return Reply(
-        "\n".join(
-            [
-                f"Abstimmungsbedarf für {case.code} am {fmt_date(raised)} vermerkt.",
-                *changes_lines(changes, case.code, ctx.today),
-            ]
+    lines = [
+        f"Abstimmungsbedarf für {case.code} am {fmt_date(raised)} vermerkt.",
+        *changes_lines(changes, case.code, ctx.today),
+    ]
+    added = [d for d in changes.added if d.kind is DeadlineKind.coordination]
+    if pending and added:
+        first = pending[0]
+        lines.append(
+            f"⚠️ Für {case.code} ist schon ein Abstimmungsgespräch offen (#{first.id}, bis "
+            f"{fmt_date_wd(first.due)}). Doppelt gemeldet? Dann die neue Frist mit "
+            f"/erledigt {added[0].id} abhaken."
         )
-    )
+    return Reply("\n".join(lines))
 
 
 @REGISTRY.command(
@@ -483,6 +524,7 @@ def assign(ctx: Ctx, args: str) -> Reply:
     allow=may_manage_cases,
     refusal=CASE_MANAGERS,
 )
+@asks_weekday("fall_schliessen")
 def close_case(ctx: Ctx, args: str) -> Reply:
     """Close a case (C4)."""
     positional, _ = split_args(args)
@@ -501,14 +543,29 @@ def close_case(ctx: Ctx, args: str) -> Reply:
             f"Das Hilfeende kann nicht vor dem Hilfebeginn ({fmt_date(case.start_date)}) liegen."
         )
     case.status, case.closed_on = CaseStatus.closed, closed_on
+    # C4: meetings still to come do not take place; the report due before one goes with it.
+    meetings = cancel_meetings_from(ctx.session, case.id or 0, ctx.now)
     changes = recompute_chain(
         ctx.session, case, calendar=ctx.calendar, periods=ctx.settings.periods, now=ctx.now
     )
-    audit_change(ctx, "close", "case", case.id, code=case.code, closed_on=closed_on.isoformat())
+    audit_change(
+        ctx,
+        "close",
+        "case",
+        case.id,
+        code=case.code,
+        closed_on=closed_on.isoformat(),
+        meetings_cancelled=len(meetings),
+    )
     still_open = [
         d for d in deadlines_of_case(ctx.session, case.id or 0) if d.status is DeadlineStatus.open
     ]
     lines = [f"Fall {case.code} zum {fmt_date(closed_on)} beendet."]
+    lines += [
+        f"abgesagt: {MEETING_KIND_LABEL[m.kind]} am "
+        f"{fmt_datetime(m.starts_at.astimezone(ctx.settings.tz))}"
+        for m in meetings
+    ]
     lines += changes_lines(changes, case.code, ctx.today)
     if still_open:
         lines.append("Noch offen (bitte erledigen):")

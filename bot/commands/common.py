@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
 from datetime import date, datetime, time
 
 from bot import texts
+from bot.commands.ag78_questions import repeats_a_name
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.formatting import DEADLINE_KIND_LABEL, fmt_date_wd, fmt_days_relative
-from bot.parsing import WEEKDAY_WORDS, looks_like_date, parse_case_code
+from bot.formatting import (
+    DEADLINE_KIND_LABEL,
+    WEEKDAY_LONG,
+    WEEKDAY_SHORT,
+    fmt_date,
+    fmt_date_wd,
+    fmt_days_relative,
+)
+from bot.messages import Button, Reply
+from bot.parsing import WEEKDAY_WORDS, WeekdayMismatch, looks_like_date, parse_case_code
+from bot.registry import Handler
 from storage import audit
 from storage.cases import ChainChanges, can_see_case, case_by_code
 from storage.enums import DeadlineStatus
@@ -86,3 +99,31 @@ def split_date_time(tokens: list[str]) -> tuple[str, str | None]:
         take = 2  # a weekday and a date; parse_date checks that they agree (A2)
     rest = " ".join(tokens[take:])
     return " ".join(tokens[:take]), rest or None
+
+
+def asks_weekday(command: str) -> Callable[[Handler], Handler]:
+    """A2: a weekday that does not fit its date is asked back, with the corrected command as
+    a button. Handlers parse their dates before they write, so nothing is left behind."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def asking(ctx: Ctx, args: str) -> Reply:
+            try:
+                return handler(ctx, args)
+            except WeekdayMismatch as exc:
+                return _weekday_question(exc, command, args)
+
+        return asking
+
+    return wrap
+
+
+def _weekday_question(exc: WeekdayMismatch, command: str, args: str) -> Reply:
+    # Only a weekday right before a date is replaced, never a Kürzel such as traeger=MI.
+    words = "|".join(w for w, d in WEEKDAY_WORDS.items() if d == exc.named_weekday)
+    pattern = re.compile(rf"(?i)\b(?:{words})\b[.,]?(?=\s+\d)")
+    fixed, count = pattern.subn(WEEKDAY_SHORT[exc.date.weekday()], args, count=1)
+    if not count or repeats_a_name(fixed):
+        return Reply(exc.message)
+    label = f"Ja, {WEEKDAY_LONG[exc.date.weekday()]}, {fmt_date(exc.date)}"
+    return Reply(exc.message, buttons=(Button(label, f"/{command} {fixed}"),))

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from datetime import date
 
-from bot.commands.common import audit_change, visible_case
+from bot.commands.common import asks_weekday, audit_change, visible_case
 from bot.context import Ctx
 from bot.controlling_alerts import org_report, queue_alerts, recipients
 from bot.controlling_report import (
@@ -14,6 +14,8 @@ from bot.controlling_report import (
     build,
     cases_text,
     chart_results,
+    file_stamp,
+    has_chart,
     hours,
     org_text,
     person_text,
@@ -31,6 +33,7 @@ from bot.parsing import (
     parse_id,
     shown,
     split_args,
+    split_date_range,
 )
 from bot.registry import REGISTRY
 from scheduler.controlling import Quarter, month_of, week_of
@@ -44,7 +47,6 @@ from storage.staff import staff_by_handle
 _PREVIOUS = {"letztes", "letzte", "vorquartal", "vorheriges", "vorjahr", "letzter"}
 _CURRENT = {"", "aktuell", "aktuelles", "dieses", "laufend", "laufendes"}
 _YEAR = re.compile(r"^\d{4}$")
-_RANGE = re.compile(r"^(\S+)\s*[-–]\s*(\S+)$")
 _QUARTER_HELP = "z. B. 2025-Q3, Q3/2025, Q3 (dieses Jahr) oder „letztes“"
 
 
@@ -140,14 +142,18 @@ def _text(report: Report, scope: Scope) -> str:
     return person_text(report)
 
 
-def chart_attachment(report: Report, stem: str) -> Attachment:
+def chart_attachment(report: Report, stem: str) -> Attachment | None:
+    """The quarters chart as a PNG; None when it would show no bar (no direct hours)."""
     from bot import charts  # matplotlib/openpyxl load on first use, not at start-up
 
+    if not has_chart(report):
+        return None
     png = charts.quarter_chart(
         f"Stunden am Klienten {report.title} · {report.org_name}",
         chart_results(report),
         report.by_type,
         report.threshold,
+        report.figures.staff_types,
     )
     return Attachment(
         f"stunden_{stem}.png",
@@ -155,6 +161,13 @@ def chart_attachment(report: Report, stem: str) -> Attachment:
         png,
         f"Stunden am Klienten {report.title}: Ist nach Mitarbeitendentyp, Soll und "
         f"{report.threshold}-%-Linie",
+    )
+
+
+def no_chart_text(report: Report) -> str:
+    return (
+        f"Keine Grafik: Für {report.title} und die Quartale davor sind noch keine Stunden am "
+        "Klienten erfasst."
     )
 
 
@@ -182,9 +195,14 @@ def _figures_reply(ctx: Ctx, args: str, *, year: bool) -> Reply:
     text = _text(report, scope)
     if scope.organisation_id is None:
         return Reply(text)
+    stem = f"{stem}_{file_stamp(ctx.now)}"
+    png = chart_attachment(report, stem)
+    if png is None:
+        text += "\n" + no_chart_text(report)
     if year:
-        text += f"\nJahresbericht {title}: Zahlen, Grafik und XLSX anbei."
-    return Reply(text, attachments=(chart_attachment(report, stem), xlsx_attachment(report, stem)))
+        text += f"\nJahresbericht {title}: Zahlen{', Grafik' if png else ''} und XLSX anbei."
+    attachments = (png, xlsx_attachment(report, stem)) if png else (xlsx_attachment(report, stem),)
+    return Reply(text, attachments=attachments)
 
 
 @REGISTRY.command(
@@ -236,9 +254,12 @@ def chart(ctx: Ctx, args: str) -> Reply:
     title, first, last, stem, _ = _period(ctx, " ".join(positional))
     _future(ctx, first, title)
     report = _report(ctx, title, first, last, Scope(organisation_id=ctx.staff.organisation_id))
+    png = chart_attachment(report, f"{stem}_{file_stamp(ctx.now)}")
+    if png is None:
+        return Reply(no_chart_text(report))
     return Reply(
         f"Grafik {title}: Stunden am Klienten nach Mitarbeitendentyp gegen das Soll.",
-        attachments=(chart_attachment(report, stem),),
+        attachments=(png,),
     )
 
 
@@ -272,13 +293,19 @@ def _person_chart(ctx: Ctx, period: str, others: list[str]) -> Reply:
         else f"KW {first.isocalendar().week}/{first.isocalendar().year}"
     )
     title = f"{person.handle} · {label}"
+    span = f"{fmt_date(first)}–{fmt_date(last)}"
+    if not daily:  # a German notice instead of an empty chart (issue 14)
+        who = "Du hast" if person.id == ctx.staff_id else f"{person.handle} hat"
+        return Reply(
+            f"{who} vom {fmt_date(first)} bis {fmt_date(last)} ({label}) noch keine Stunden "
+            "erfasst; eine Grafik gibt es, sobald Stunden erfasst sind."
+        )
     png = charts.person_chart(title, first, last, daily)
     total = sum(m for d in daily.values() for m in d.values())
+    name = f"stunden_{person.handle}_{first.isoformat()}_{file_stamp(ctx.now)}.png"
     return Reply(
-        f"Stunden {title} ({fmt_date(first)}–{fmt_date(last)}): {hours(total)}",
-        attachments=(
-            Attachment(f"stunden_{person.handle}_{first.isoformat()}.png", charts.PNG, png, title),
-        ),
+        f"Stunden {title} ({span}): {hours(total)}",
+        attachments=(Attachment(name, charts.PNG, png, title),),
     )
 
 
@@ -302,6 +329,7 @@ def export(ctx: Ctx, args: str) -> Reply:
     title, first, last, stem, _ = _period(ctx, " ".join(positional))
     _future(ctx, first, title)
     report = _report(ctx, title, first, last, Scope(organisation_id=ctx.staff.organisation_id))
+    stem = f"{stem}_{file_stamp(ctx.now)}"
     if fmt == "xlsx":
         return Reply(
             f"Export {title} als XLSX (Blätter: {', '.join(v.title for v in exports.views(report))}).",
@@ -475,6 +503,7 @@ def _contract_text(ctx: Ctx, contract: Contract) -> str:
     roles={Role.coordinator},
     sides={OrgKind.provider},
 )
+@asks_weekday("vertrag")
 def contract(ctx: Ctx, args: str) -> Reply:
     """Show or change the provider's budget contract (planned direct hours per year)."""
     positional, options = split_args(args)
@@ -518,10 +547,10 @@ def contract(ctx: Ctx, args: str) -> Reply:
         else (ctx.settings.periods.contract_start, ctx.settings.periods.contract_end)
     )
     if raw_term is not None:
-        m = _RANGE.match(raw_term)
-        if m is None:
+        parts = split_date_range(raw_term)  # also with weekdays (A2): Mi 01.01.2025-…
+        if len(parts) != 2:
             raise UserError("Laufzeit bitte so: laufzeit=01.01.2025-31.12.2029")
-        start, end = parse_date(m[1], ctx.today), parse_date(m[2], ctx.today)
+        start, end = parse_date(parts[0], ctx.today), parse_date(parts[1], ctx.today)
         if end <= start:
             raise UserError("Das Ende der Laufzeit muss nach ihrem Beginn liegen.")
     steering = current.steering_percent if current else 15
@@ -604,10 +633,15 @@ def check_rule(ctx: Ctx, args: str) -> Reply:
     # The same once-only alert the quarterly job writes (the outbox key makes it idempotent).
     findings = queue_alerts(ctx.session, ctx.settings, ctx.calendar, ctx.now, org_id)
     lines = rule_text(report)
-    if findings:
+    if any(not f.forecast for f in findings):
         people = recipients(ctx.session, org_id)
         lines.append(
             f"Die Koordinationen ({len(people)} Personen) werden einmalig für dieses Quartal benachrichtigt."
+        )
+    if any(f.forecast for f in findings):
+        lines.append(
+            "Die Koordination des Trägers bekommt die Prognose einmalig für dieses Quartal "
+            "als Nachricht."
         )
     return Reply("\n".join(lines))
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 
-from bot.commands.common import audit_change, visible_case
+from bot.commands.common import asks_weekday, audit_change, visible_case
 from bot.commands.controlling import check_not_locked
 from bot.context import Ctx
 from bot.errors import UserError
-from bot.formatting import CATEGORY_LABEL, MISSED_REASON_LABEL, fmt_date_wd, fmt_hours
+from bot.formatting import CATEGORY_LABEL, MISSED_REASON_LABEL, fmt_date, fmt_date_wd, fmt_hours
 from bot.messages import Reply
 from bot.parsing import (
     CATEGORY_WORDS,
@@ -26,8 +26,9 @@ from bot.parsing import (
     split_args,
 )
 from bot.registry import REGISTRY
+from storage.controlling import contract_of
 from storage.enums import HoursCategory, OrgKind
-from storage.hours import entries_between, minutes_on_day, own_entry
+from storage.hours import entries_between, minutes_on_day, own_entry, same_entry
 from storage.models import HoursEntry
 
 _EXAMPLES = (
@@ -48,6 +49,7 @@ _CASE_BOUND = {HoursCategory.direct, HoursCategory.missed}
     example="/stunden 1,5 HB-2025-017 gestern",
     sides={OrgKind.provider},
 )
+@asks_weekday("stunden")
 def log_hours(ctx: Ctx, args: str) -> Reply:
     """Log one hours entry; bounds of H1 are checked before anything is written."""
     positional, options = split_args(args)
@@ -103,6 +105,7 @@ def log_hours(ctx: Ctx, args: str) -> Reply:
         raise UserError(
             f"Der {fmt_date_wd(day)} liegt in der Zukunft. Stunden werden erst nach der Leistung erfasst."
         )
+    _check_in_contract_term(ctx, day)
     case = None
     if category in _CASE_BOUND:
         if case_token is None:
@@ -146,6 +149,9 @@ def log_hours(ctx: Ctx, args: str) -> Reply:
             f"Am {fmt_date_wd(day)} hast du schon {fmt_hours(already)} erfasst; mit {fmt_hours(minutes)} "
             f"wären es mehr als {fmt_hours(limits.max_day_minutes)} an einem Tag."
         )
+    twin = same_entry(
+        ctx.session, ctx.staff_id, day, minutes, category, None if case is None else case.id
+    )
     entry = HoursEntry(
         staff_id=ctx.staff_id,
         organisation_id=ctx.staff.organisation_id,
@@ -172,11 +178,32 @@ def log_hours(ctx: Ctx, args: str) -> Reply:
     extra = f", {participants} Teilnehmende" if participants else ""
     where = f" {case.code}" if case else ""
     day_word = "Heute" if day == ctx.today else "An diesem Tag"
-    return Reply(
+    lines = [
         f"Erfasst #{entry.id}: {fmt_hours(minutes)} {what}{where}{extra} am {fmt_date_wd(day)}. "
-        f"{day_word} insgesamt: {fmt_hours(already + minutes)}\n"
-        f"Rückgängig: /stunden_zurueck {entry.id}"
-    )
+        f"{day_word} insgesamt: {fmt_hours(already + minutes)}",
+        f"Rückgängig: /stunden_zurueck {entry.id}",
+    ]
+    if twin is not None:
+        # Issue 14: kept (two equal sessions a day happen), but a double send is likelier.
+        lines.insert(
+            1,
+            f"⚠️ Genau so ist am {fmt_date_wd(day)} schon #{twin.id} erfasst. "
+            "Falls doppelt eingegeben, bitte zurücknehmen.",
+        )
+    return Reply("\n".join(lines))
+
+
+def _check_in_contract_term(ctx: Ctx, day: date) -> None:
+    """Issue 14: hours before the contract began count in no quarter; such a day is nearly
+    always a wrong year (20.03.2023 for 20.03.2026), so it is refused, not stored silently."""
+    contract = contract_of(ctx.session, ctx.staff.organisation_id)
+    start = contract.starts_on if contract else ctx.settings.periods.contract_start
+    if day < start:
+        raise UserError(
+            f"Der {fmt_date_wd(day)} liegt vor der Laufzeit der Trägerbudgetvereinbarung "
+            f"(ab {fmt_date(start)}); Stunden davor zählen in keinem Quartal. Bitte das Datum "
+            "prüfen, vor allem das Jahr."
+        )
 
 
 @REGISTRY.command(
@@ -203,8 +230,11 @@ def my_hours(ctx: Ctx, args: str) -> Reply:
     for entry, code in rows:
         totals[entry.category] += entry.minutes
         where = f" {code}" if code else ""
+        reason = entry.missed_reason
+        why = f" ({MISSED_REASON_LABEL[reason]})" if reason else ""  # H6, issue 14
         lines.append(
-            f"#{entry.id} {fmt_date_wd(entry.day)} {fmt_hours(entry.minutes)} {CATEGORY_LABEL[entry.category]}{where}"
+            f"#{entry.id} {fmt_date_wd(entry.day)} {fmt_hours(entry.minutes)} "
+            f"{CATEGORY_LABEL[entry.category]}{why}{where}"
         )
     lines.append(
         "Summe: " + " · ".join(f"{CATEGORY_LABEL[c]} {fmt_hours(m)}" for c, m in totals.items())

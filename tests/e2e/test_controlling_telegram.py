@@ -17,7 +17,7 @@ from bot.core import Bot
 from scheduler.clock import FixedClock
 from storage.db import Database
 from storage.enums import HoursCategory
-from storage.models import HoursEntry, Staff
+from storage.models import Case, HoursEntry, Staff
 from tests.telegram_api import RateLimits, TelegramTestServer
 from tests.telegram_harness import demo_codes, running_adapter
 
@@ -30,16 +30,19 @@ async def server() -> AsyncIterator[TelegramTestServer]:
         yield test_server
 
 
-def _log(db: Database, handle: str, day: date, minutes: int) -> None:
+def _log(db: Database, handle: str, day: date, minutes: int, case: str | None = None) -> None:
+    """Non-case work, or direct hours in `case`."""
     with db.session() as s:
         staff = s.exec(select(Staff).where(Staff.handle == handle)).one()
+        case_id = None if case is None else s.exec(select(Case.id).where(Case.code == case)).one()
         s.add(
             HoursEntry(
                 staff_id=staff.id or 0,
                 organisation_id=staff.organisation_id,
                 day=day,
                 minutes=minutes,
-                category=HoursCategory.non_case,
+                category=HoursCategory.non_case if case is None else HoursCategory.direct,
+                case_id=case_id,
                 created_at=datetime(2025, 6, 30, 18, tzinfo=BERLIN),
             )
         )
@@ -57,6 +60,7 @@ async def test_coordinator_gets_figures_chart_and_xlsx_on_telegram(
         assert saved.text is not None and "• 2025: 40 Std. (Quartal 10 Std.)" in saved.text
         _log(db, "JB", date(2025, 6, 30), 150)
         _log(db, "LW", date(2025, 4, 1), 90)
+        _log(db, "JB", date(2025, 6, 2), 120, "HB-2026-011")  # a chart needs direct hours
         clock.set(datetime(2025, 7, 1, 9, tzinfo=BERLIN))
 
         text, photo, document = await server.say(mara, "/quartal letztes", replies=3)
@@ -70,7 +74,8 @@ async def test_coordinator_gets_figures_chart_and_xlsx_on_telegram(
     assert Image.open(io.BytesIO(png)).size == (800, 450)
     assert (photo.photo[0]["width"], photo.photo[0]["height"]) == (800, 450)
     assert document.document is not None
-    assert document.document["file_name"] == "stunden_2025-Q2.xlsx"
+    # Issue 14: the creation time in the name, so no download replaces an earlier one.
+    assert document.document["file_name"] == "stunden_2025-Q2_2025-07-01_090000.xlsx"
     book = load_workbook(io.BytesIO(server.files[document.document["file_id"]].data))
     categories = {r[0]: r[1:] for r in book["Kategorien"].iter_rows(min_row=2, values_only=True)}
     # 150 min (JB, Fachkraft) + 90 min (LW, semiprofessional) of non-case work = 4 h.

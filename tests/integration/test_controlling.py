@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date, datetime
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 from PIL import Image
+from sqlmodel import col
 
 from bot.console import chat
 from bot.core import Bot
@@ -110,9 +112,11 @@ def test_coordinator_gets_last_quarter_figures_chart_and_xlsx(
     )
     # By hand: direct 180 + 300 = 480 min = 8 h of 10 h (40 h / 4) = 80 %; Fachkraft JB 3 h,
     # semiprofessional LW 5 h; indirect 20 % of 8 h = 1.6 h.
-    assert lines[1:11] == [
+    # All categories (H4): Fachkräfte JB 3 + 1 + 0.5 h and TS 0.8 + 1.5 h = 6.8 h; LW 5 + 2 h.
+    assert lines[1:12] == [
         "Direkt am Klienten: 8 Std. von 10 Std. Soll = 80 %",
         "  Fachkraft 3 Std. · semiprofessionell 5 Std.",
+        "  alle Kategorien: Fachkraft 6,8 Std. · semiprofessionell 7 Std.",
         "Indirekte Zeit (20 % kalkulatorisch): 1,6 Std.",
         "Gruppenangebote/fallübergreifend: 1 Termin, 2 Std., 6 Teilnehmende",
         "Beratung ohne HzE: 1 Beratung, 0,5 Std.",
@@ -124,10 +128,16 @@ def test_coordinator_gets_last_quarter_figures_chart_and_xlsx(
     ]
     assert "• Q1/2025: 8,5 Std. von 10 Std. = 85 % ⚠️ unter 90 %" in lines
     assert "• Q2/2025: 8 Std. von 10 Std. = 80 % ⚠️ unter 90 %" in lines
-    assert lines[-1] == "Keine 3 abgeschlossenen Quartale in Folge unter 90 %."
+    assert lines[-2:] == [
+        "Keine 3 abgeschlossenen Quartale in Folge unter 90 %.",
+        # Issue 14: the running Q3 still needs 90 % of 10 hours, over its working days after
+        # today: 23 in July, 21 in August, 22 in September (no holiday in Bremen), less one.
+        "Bis 30.09.2025 fehlen noch 9 Std. zu 90 %: 8 Min. je verbleibendem Werktag (65 Werktage).",
+    ]
 
     png, xlsx = reply.attachments
-    assert (png.filename, png.mime_type) == ("stunden_2025-Q2.png", "image/png")
+    # Issue 14: the creation time in file names, so no download replaces an earlier one.
+    assert (png.filename, png.mime_type) == ("stunden_2025-Q2_2025-07-01_090000.png", "image/png")
     image = Image.open(io.BytesIO(png.data)).convert("RGB")
     assert image.size == (800, 450)
     colors = image.getcolors(maxcolors=1_000_000)
@@ -135,9 +145,16 @@ def test_coordinator_gets_last_quarter_figures_chart_and_xlsx(
     present = {rgb for _, rgb in colors}
     assert (31, 95, 139) in present and (111, 168, 220) in present  # both staff types' bars
 
-    assert xlsx.filename == "stunden_2025-Q2.xlsx"
+    assert xlsx.filename == "stunden_2025-Q2_2025-07-01_090000.xlsx"
     book = load_workbook(io.BytesIO(xlsx.data))
-    assert book.sheetnames == ["Übersicht", "Quartale", "Kategorien", "Ausfälle", "Mitarbeitende"]
+    assert book.sheetnames == [  # as the README lists them (issue 14)
+        "Übersicht",
+        "Quartale",
+        "Kategorien",
+        "Ausfälle",
+        "Mitarbeitende",
+        "Korrekturen",
+    ]
     overview = {row[0].value: row[1] for row in book["Übersicht"].iter_rows(min_row=2)}
     assert overview["von"].value == datetime(2025, 4, 1)
     assert overview["von"].number_format == "DD.MM.YYYY"
@@ -156,7 +173,8 @@ def test_coordinator_gets_last_quarter_figures_chart_and_xlsx(
     assert categories["Summe"][0] == pytest.approx(3 + 1 + 0.5 + 0.8 + 1.5)  # Fachkräfte
     assert book["Kategorien"]["B2"].number_format == "#,##0.00"
     staff = {row[0].value: row for row in book["Mitarbeitende"].iter_rows(min_row=2)}
-    assert set(staff) == {"JB", "LW", "TS"}
+    assert set(staff) == {"JB", "LW", "TS", "MK"}  # MK logged nothing: a row of zeros
+    assert staff["MK"][-1].value == 0
     assert staff["JB"][-1].value == pytest.approx(3 + 1 + 0.5)
     quarters = list(book["Quartale"].iter_rows(min_row=2, values_only=True))
     assert quarters[0][:7] == (
@@ -185,16 +203,21 @@ async def test_ninety_percent_alert_fires_once_after_three_short_quarters(
     messenger = RecordingMessenger(clock)
     service = ReminderService(bot.settings, db, clock, bot.calendar, {"console": messenger})
 
-    # While Q3 runs, it is a forecast and never counts: Q1 and Q2 are only two.
+    # While Q3 runs, it is a forecast and never counts: Q1 and Q2 are only two. The forecast
+    # alert (issue 14) goes to the provider's coordinator when Q3 would be the third.
     clock.set(at(2025, 9, 30, 17))
-    assert service.evaluate_controlling() == 0
+    assert service.evaluate_controlling() == int(alerted)
     assert "läuft noch, Prognose" in ask(bot, demo["MK"], "/quartal").text
+    forecast = all_rows(db, OutboxEntry, OutboxEntry.stage == "fc:2025Q3")
+    assert [a.staff_id for a in forecast] == (
+        [one_row(db, Staff, Staff.handle == "MK").id] if alerted else []
+    )
 
     # The scheduled evaluation after Q3 ended, twice (a restart), then the dispatch.
     clock.set(at(2025, 10, 1, 7))
     assert service.evaluate_controlling() == int(alerted)
     assert service.evaluate_controlling() == int(alerted)
-    alerts = all_rows(db, OutboxEntry, OutboxEntry.item_type == "alert")
+    alerts = all_rows(db, OutboxEntry, col(OutboxEntry.stage).like("h3:%"))
     if not alerted:
         assert alerts == []
         assert "Keine 3 abgeschlossenen Quartale" in demo["MK"].say("/pruefen")
@@ -217,14 +240,18 @@ async def test_ninety_percent_alert_fires_once_after_three_short_quarters(
         "• Q1/2025: 8,5 Std. von 10 Std. = 85 %",
         "• Q2/2025: 8 Std. von 10 Std. = 80 %",
         "• Q3/2025: 8 Std. von 10 Std. = 80 %",
-        "Nach der Trägerbudgetvereinbarung (Seed 001, II.5) wird über eine Anpassung verhandelt, "
-        "wenn sich das voraussichtlich nicht ändert.",
+        "Nach der Trägerbudgetvereinbarung wird über eine Anpassung verhandelt, wenn sich das "
+        "voraussichtlich nicht ändert.",
         "Details: /quartal 2025-Q3",
     ]
     on_demand = demo["MK"].say("/pruefen")
     assert "⚠️ Q1/2025, Q2/2025, Q3/2025 liegen in Folge unter 90 %" in on_demand
     assert "(2 Personen) werden einmalig für dieses Quartal benachrichtigt" in on_demand
-    assert len(all_rows(db, OutboxEntry, OutboxEntry.item_type == "alert")) == 2  # still once
+    assert len(all_rows(db, OutboxEntry, col(OutboxEntry.stage).like("h3:%"))) == 2  # once
+    # The forecast alert queued while Q3 ran was dropped when Q3 ended: the H3 alert decides.
+    assert [a.status for a in all_rows(db, OutboxEntry, OutboxEntry.stage == "fc:2025Q3")] == [
+        "cancelled"
+    ]
 
 
 @BOTH_BACKENDS
@@ -296,9 +323,16 @@ def test_each_role_sees_its_own_view(
         "Summe direkt: 8 Std. · ausgefallen: 1 Std. · Fälle: 2"
     )
     assert demo["EL"].say("/quartal 2025-Q2").startswith("Stunden in deinen Fällen Q2/2025")
+    reply = ask(bot, demo["LW"], "/grafik monat")  # issue 14: a notice, not an empty chart
+    assert reply.text == (
+        "Du hast vom 01.07.2025 bis 31.07.2025 (07/2025) noch keine Stunden erfasst; eine "
+        "Grafik gibt es, sobald Stunden erfasst sind."
+    )
+    assert reply.attachments == ()
+    add(db, "LW", date(2025, 7, 1), 60, HoursCategory.non_case)
     reply = ask(bot, demo["LW"], "/grafik monat")
-    assert reply.text == "Stunden LW · 07/2025 (01.07.2025–31.07.2025): 0 Std."
-    assert Image.open(io.BytesIO(reply.attachments[0].data)).size == (800, 400)
+    assert reply.text == "Stunden LW · 07/2025 (01.07.2025–31.07.2025): 1 Std."
+    assert Image.open(io.BytesIO(reply.attachments[0].data)).size == (1100, 450)
     # Staff get no organisation figures, exports or contract.
     for command in (
         "/export xlsx 2025-Q2",
@@ -321,7 +355,10 @@ def test_leap_year_quarter_and_csv_export(
     assert "Direkt am Klienten: 2 Std. von 10 Std. Soll = 20 %" in reply.text
     files = ask(bot, demo["MK"], "/export csv 2028-Q1").attachments
     names = [f.filename for f in files]
-    assert names[:2] == ["stunden_2028-Q1_uebersicht.csv", "stunden_2028-Q1_quartale.csv"]
+    assert names[:2] == [
+        "stunden_2028-Q1_2028-04-03_090000_uebersicht.csv",
+        "stunden_2028-Q1_2028-04-03_090000_quartale.csv",
+    ]
     quarters = files[1].data.decode("utf-8-sig").splitlines()
     assert quarters[1].startswith("Q1/2028;01.01.2028;31.03.2028;10,00;2,00;20,0;unter Grenze;")
     assert all(f.mime_type == "text/csv" for f in files)
@@ -360,32 +397,31 @@ def test_console_saves_attachments_and_cli_exports(
     add(db, "JB", date(2025, 3, 31), 240, case=JB_CASE)
     out = io.StringIO()
     chat(bot, "user-mk", stdin=io.StringIO("/export xlsx 2025-Q1\n"), stdout=out)
-    saved = settings.data_dir / "files" / "stunden_2025-Q1.xlsx"
+    saved = settings.data_dir / "files" / "stunden_2025-Q1_2025-04-07_100000.xlsx"
     assert f"Datei: {saved}" in out.getvalue()
     assert load_workbook(saved)["Übersicht"]["B7"].value == 4.0  # Ist direkt
 
     env = {**os.environ, "KOOPBOT_DATA_DIR": str(settings.data_dir), "KOOPBOT_CONFIG": ""}
-    result = subprocess.run(
-        [
-            str(KOOPBOT),
-            "export",
-            "2025-Q1",
-            "--org",
-            PROVIDER,
-            "--format",
-            "csv",
-            "--out",
-            str(tmp_path),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    paths = [Path(line) for line in result.stdout.splitlines()]
-    assert paths[0] == tmp_path / "stunden_2025-Q1_uebersicht.csv"
+    command = [str(KOOPBOT), "export", "2025-Q1", "--org", PROVIDER, "--format", "csv"]
+
+    def export() -> list[Path]:
+        result = subprocess.run(
+            [*command, "--out", str(tmp_path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return [Path(line) for line in result.stdout.splitlines()]
+
+    paths = export()
+    # Issue 14: the creation time in the name, and a second export never replaces the first.
+    assert re.fullmatch(r"stunden_2025-Q1_\d{4}-\d\d-\d\d_\d{6}_uebersicht\.csv", paths[0].name)
+    assert paths[0].parent == tmp_path
+    again = export()
+    assert not set(again) & set(paths) and all(p.exists() for p in paths + again)
     overview = paths[0].read_text(encoding="utf-8-sig").splitlines()
     assert overview[0] == "Kennzahl;Wert;Einheit"
     assert "Ist direkt;4,00;Std." in overview and "von;01.01.2025;" in overview

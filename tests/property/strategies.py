@@ -163,6 +163,7 @@ FREE_TEXT: dict[str, frozenset[str]] = {
     "ag78_neu": frozenset({"titel", "ort", "link", "themen"}),
     "ag78_verlegen": frozenset({"titel", "ort", "link", "themen"}),
     "korrektur": frozenset({"grund"}),
+    "mitteilung": frozenset({"*"}),  # the notice to the ASD, name-checked by bot/names.py
     "anpiepen": frozenset({"*"}),
     "rufbereitschaft_neu": frozenset({"*"}),
     "start": frozenset({"*"}),

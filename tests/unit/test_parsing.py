@@ -24,6 +24,7 @@ from bot.parsing import (
     parse_time,
     parse_time_range,
     split_args,
+    split_date_range,
 )
 from storage.enums import HoursCategory, LegalBasis, MissedReason, StaffType
 
@@ -291,6 +292,8 @@ def test_parse_duration_rejects(text: str, fragment: str) -> None:
         ("Mo", True, False),
         ("Mi.", True, False),
         ("Mittwoch,", True, False),
+        ("Mo 20.03.2023", True, False),  # a weekday with its date, joined by split_args
+        ("Mo 1,5", False, False),
         ("32.1.", True, False),  # date-shaped; parse_date explains why it is wrong
         ("1.5", False, True),  # one-digit "month" without trailing dot: hours
         ("1.50", False, True),  # "month" 50: hours
@@ -556,6 +559,27 @@ def test_names_are_never_echoed(text: str) -> None:
         ("https://meet.example.org/ag78", ["https://meet.example.org/ag78"], {}),
         ("link=https://x.example/a", [], {"link": "https://x.example/a"}),
         ("geht's  gut", ["geht's", "gut"], {}),
+        # Issue 14: a date goes on over the tokens that continue it (A2 sees the weekday).
+        ("beginn=Mi 20.03.2023 traeger=JB", [], {"beginn": "Mi 20.03.2023", "traeger": "JB"}),
+        ("HB-1 beginn=Mo 20.03.2023 §30", ["HB-1", "§30"], {"beginn": "Mo 20.03.2023"}),
+        ("Mo 21.12. TS", ["Mo 21.12.", "TS"], {}),
+        ("Mittwoch, 19.03.2025 9-12", ["Mittwoch, 19.03.2025", "9-12"], {}),
+        ("urlaub Mi 19.03.2025-Fr 21.03.2025", ["urlaub", "Mi 19.03.2025-Fr 21.03.2025"], {}),
+        ("laufzeit=Mi 01.01.2025-Fr 31.12.2027", [], {"laufzeit": "Mi 01.01.2025-Fr 31.12.2027"}),
+        ("laufzeit=Mi 01.01.2025-31.12.2027", [], {"laufzeit": "Mi 01.01.2025-31.12.2027"}),
+        ("laufzeit=01.01.2025 - 31.12.2027", [], {"laufzeit": "01.01.2025 - 31.12.2027"}),
+        ("laufzeit=01.01.2025- 31.12.2027", [], {"laufzeit": "01.01.2025- 31.12.2027"}),
+        ("14.04. bis Fr 18.04. vertretung=JB", ["14.04. bis Fr 18.04."], {"vertretung": "JB"}),
+        ("uebergabe=Mo 09:00 zweite=keine", [], {"uebergabe": "Mo 09:00", "zweite": "keine"}),
+        ("krank bis 18.04.", ["krank", "bis", "18.04."], {}),
+        ("Mo 1,5 direkt", ["Mo", "1,5", "direkt"], {}),  # a duration does not continue a date
+        ("Mo 09:00", ["Mo", "09:00"], {}),  # nor a time, outside an option's value
+        # A Kürzel typed in capitals (MI, DO) is no weekday that a date continues.
+        ("DO 14.04.-18.04.", ["DO", "14.04.-18.04."], {}),
+        ("asd=MI 17.04.2025", ["17.04.2025"], {"asd": "MI"}),
+        # Quotes mark where a value ends.
+        ('beginn="Mi" 20.03.2023', ["20.03.2023"], {"beginn": "Mi"}),
+        ('"Mo" 21.12.', ["Mo", "21.12."], {}),
     ],
 )
 def test_split_args(text: str, positional: list[str], options: dict[str, str]) -> None:
@@ -573,3 +597,23 @@ def test_split_args_rejects(text: str, fragment: str) -> None:
     with pytest.raises(UserError) as exc:
         split_args(text)
     assert fragment in exc.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("14.04.-18.04.", ["14.04.", "18.04."]),
+        ("Mi 19.03.2025-Fr 21.03.2025", ["Mi 19.03.2025", "Fr 21.03.2025"]),
+        ("01.01.2025-31.12.2029", ["01.01.2025", "31.12.2029"]),
+        ("14.04.25-18.04.25", ["14.04.25", "18.04.25"]),
+        ("14.04.2025 bis 25.04.2025", ["14.04.2025", "25.04.2025"]),
+        ("14.04. – 18.04.", ["14.04.", "18.04."]),
+        ("2025-04-14 bis 2025-04-18", ["2025-04-14", "2025-04-18"]),  # ISO keeps its hyphens
+        ("2025-04-14", ["2025-04-14"]),
+        ("heute-Fr 18.04.", ["heute", "Fr 18.04."]),
+        ("heute-18.04.", ["heute", "18.04."]),
+        ("18.04.", ["18.04."]),
+    ],
+)
+def test_split_date_range(text: str, parts: list[str]) -> None:
+    assert split_date_range(text) == parts

@@ -22,6 +22,9 @@ async def test_chart_and_xlsx_arrive_encrypted(world: MatrixWorld) -> None:
         files.append(event)
 
     person.client.add_event_callback(on_file, (RoomEncryptedImage, RoomEncryptedFile))
+    # A chart needs direct hours (issue 14: no empty chart); MK logs some in JB's case.
+    logged = await person.ask(room, "!stunden 1,5 HB-2026-011", world.bot_id)
+    assert logged.body.startswith("Erfasst"), logged.body
     answer = await person.ask(room, "!quartal", world.bot_id)
     assert answer.encrypted and answer.body.startswith("Stundencontrolling Q2/2025")
     await person.wait(lambda: len(files) >= 2, "the chart and the XLSX")
