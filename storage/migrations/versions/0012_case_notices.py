@@ -1,6 +1,6 @@
 """notices to the Jugendamt (issue 14, DOMAIN.md C7): significant changes and group offers
 
-Revision ID: 0013
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-02
 """
@@ -13,7 +13,7 @@ from sqlmodel.sql.sqltypes import AutoString
 
 import storage.types
 
-revision = "0013"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
