@@ -56,6 +56,7 @@ async def test_every_feature_from_an_encrypted_direct_chat(world: MatrixWorld) -
     assert "AG 78" in await ask("!ag78")
     assert "höchstens 12 Std." in await ask(f"!stunden 13 {CASE}")  # bad input, German answer
     assert person.undecryptable == []
+    await person.wait(lambda: running.adapter.stats.answered >= 13, "the last answer marked")
     assert running.adapter.stats.answered == 13
 
 
@@ -192,6 +193,7 @@ async def test_rate_limit_with_synapse_defaults_is_waited_out(world: MatrixWorld
     )
     assert len(person.received(room, world.bot_id)) == count + 1
     assert running.adapter.stats.rate_limit_waits >= 1
+    await person.wait(lambda: running.adapter.stats.answered >= count + 1, "the last answer marked")
     assert running.adapter.stats.answered == count + 1
 
 
