@@ -41,9 +41,17 @@ def weekday_question(exc: WeekdayMismatch, command: str, args: str) -> Reply:
     return Reply(exc.message, buttons=(Button(label, f"/{command} {fixed}"),))
 
 
+# Options that are free texts checked by bot/names.py before any question is asked: a
+# capitalised word there ("Klausur") is the text itself, not an echo of what was refused.
+_CHECKED_TEXTS = frozenset({"titel", "ort", "link", "themen"})
+
+
 def repeats_a_name(args: str) -> bool:
-    """Whether a button with these arguments would repeat a word that may be a name (P1)."""
-    return any(name_like_word(token) for token in split_args(args)[0])
+    """Whether a button with these arguments would repeat a word that may be a name (P1),
+    in a positional argument or in an option's value (`grund=Kowalski`)."""
+    positional, options = split_args(args)
+    values = [v for k, v in options.items() if k not in _CHECKED_TEXTS]
+    return any(name_like_word(token) for token in [*positional, *values])
 
 
 def reading_note(value: datetime) -> str:

@@ -97,3 +97,17 @@ def test_only_the_weekday_before_the_date_is_corrected(demo: dict[str, ChatUser]
     )
     (button,) = reply.buttons
     assert button.command == "/stunden 1 netzwerk Fr 04.04.2025 do"
+
+
+def test_no_button_repeats_a_name_in_an_option(demo: dict[str, ChatUser], bot: Bot) -> None:
+    """Found by bench/property_search.py: the button repeated `grund=Kowalski` (P1)."""
+    jb = demo["JB"]
+    reply = bot.handle(
+        Incoming(
+            sender=jb.sender,
+            chat_id=jb.sender.user_id,
+            text='/stunden "Mi 20.03.2023" HB-2025-017 gestern grund=Kowalski',
+        )
+    )
+    assert "Kowalski" not in reply.text
+    assert all("Kowalski" not in b.command and "Kowalski" not in b.label for b in reply.buttons)
