@@ -422,3 +422,52 @@ async def test_koopbot_run_starts_telegram_when_a_token_is_configured(
     log = (tmp_path / "data" / "koopbot.log").read_text(encoding="utf-8")
     assert "Telegram: @koopbot_test_bot is running" in log
     assert server.token not in log
+
+
+async def test_a_refused_command_menu_does_not_stop_the_adapter(
+    bot: Bot, server: TelegramTestServer, codes: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14, item 14: setMyCommands answered with HTTP 500 at start: a warning, and koopbot
+    keeps answering (so `koopbot run` and its other services keep running)."""
+    server.fail_next("setMyCommands", ApiError(500, "Internal Server Error"))
+    async with running_adapter(bot, server):
+        mara = server.user("Mara")
+        (welcome,) = await server.say(mara, f"/start {codes['MK']}")
+        assert (welcome.text or "").startswith("Willkommen, Mara Koch")
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bot.telegram" and r.levelno == logging.WARNING
+    ]
+    assert any("setMyCommands failed" in w for w in warnings), warnings
+    assert server.token not in caplog.text
+
+
+async def test_koopbot_run_goes_on_when_set_my_commands_fails(
+    server: TelegramTestServer, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "KOOPBOT_DATA_DIR": str(tmp_path / "data"),
+        "KOOPBOT_SERVICES": '["scheduler"]',
+        "KOOPBOT_TELEGRAM__TOKEN": server.token,
+        "KOOPBOT_TELEGRAM__BASE_URL": server.base_url,
+        "KOOPBOT_TELEGRAM__BASE_FILE_URL": server.base_file_url,
+        "KOOPBOT_TELEGRAM__POLL_TIMEOUT": "5",
+    }
+    env.pop("KOOPBOT_CONFIG", None)
+    server.fail_next("setMyCommands", ApiError(500, "Internal Server Error"))
+    process = await asyncio.create_subprocess_exec(str(KOOPBOT), "run", env=env)
+    try:
+        await server.wait_for(lambda: any(m == "getUpdates" for m, _ in server.calls), timeout=30)
+        assert process.returncode is None  # still running: polling, scheduler beside it
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = (tmp_path / "data" / "koopbot.log").read_text(encoding="utf-8")
+    assert "setMyCommands failed" in log
+    assert "Telegram: @koopbot_test_bot is running" in log
+    assert server.token not in log
