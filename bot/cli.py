@@ -252,7 +252,9 @@ def _load_demo(settings: Settings, db: Database, now: object) -> None:
         for person, code in invites:
             p = roles[person.handle]
             side = "Träger" if p.staff_type else "ASD"
-            role = "Koordination" if p.role.value == "coordinator" else "Fallführung"
+            # The same words as the welcome (ROLE_LABEL): the ASD's coordinator is its Leitung.
+            lead = "Koordination" if p.staff_type else "Leitung"
+            role = lead if p.role.value == "coordinator" else "Fallführung"
             print(f"  {code}  {person.name} ({person.handle}), {side}, {role}")
 
 

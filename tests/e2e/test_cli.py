@@ -22,6 +22,7 @@ def test_demo_prints_one_invite_code_per_person_and_keeps_the_data(koopbot: Inst
     assert len(set(codes.values())) == 6
     assert "  " + codes["MK"] + "  Mara Koch (MK), Träger, Koordination" in lines
     assert "  " + codes["TB"] + "  Tobias Brandt (TB), ASD, Fallführung" in lines
+    assert "  " + codes["EL"] + "  Eva Lind (EL), ASD, Leitung" in lines  # as welcomed
     assert (koopbot.data_dir / "koopbot.db").exists()
 
     again = koopbot.run("demo")
@@ -54,7 +55,7 @@ def test_invite_from_the_command_line_registers_a_new_person(koopbot: Installati
     console = koopbot.chat("anna")
     assert console.say(f"/start {code} Anna Beispiel") == (
         "Willkommen, Anna Beispiel! Du bist registriert als Mitarbeiter*in beim freien Träger "
-        f"bei {PROVIDER} (Kürzel AB).\n"
+        f"({PROVIDER}, Kürzel AB).\n"
         "Datenschutz: Fälle nur mit Aktenzeichen (z. B. HB-2025-017), niemals Namen von "
         "Klient*innen oder Familien eingeben.\n"
         "/hilfe zeigt, was du tun kannst."
@@ -78,7 +79,7 @@ def test_invite_from_the_command_line_registers_a_new_person(koopbot: Installati
     )
     welcome = other.say(f"/start {second.stdout.strip().lower()}   Bert Beispiel")
     assert welcome.startswith("Willkommen, Bert Beispiel! Du bist registriert als Koordination")
-    assert "(Kürzel BB)" in welcome
+    assert ", Kürzel BB)" in welcome
 
 
 def test_cli_refusals_exit_2_with_a_message(koopbot: Installation, codes: dict[str, str]) -> None:

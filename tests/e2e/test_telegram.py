@@ -236,7 +236,7 @@ async def test_a_429_is_waited_out_and_no_message_is_lost(
     replies = sent[before:]
     assert "Notfallkontakt" in (replies[0].text or "")
     assert "AG 78" in (replies[1].text or "")
-    assert "Das kannst du tun" in (replies[2].text or "")
+    assert "Das Wichtigste" in (replies[2].text or "")
     throttled = [e for m, e in server.errors if e.code == 429 and m == "sendMessage"]
     assert throttled and all(e.retry_after and e.retry_after >= 1 for e in throttled)
 
