@@ -102,18 +102,18 @@ async def test_a_coordinator_uses_every_core_command(
 
     assert "/fall_neu" in await say("/hilfe")
     created = await say(
-        "/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB asd=TB empfehlung=fk "
+        "/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB asd=TB empfehlung=fk "
         "kinderschutz=nein"
     )
     # D1 with Easter 2025: start 07.03. + 6 weeks = Good Friday, so the action plan is due 22.04.
-    assert "Fall HB-2025-017 angelegt" in created and "Handlungsplan – Di 22.04.2025" in created
-    assert "HB-2025-017" in await say("/faelle")
-    assert "Ersthilfeplan gültig bis 06.09.2025" in await say("/fall HB-2025-017")
+    assert "Fall HB-2025-117 angelegt" in created and "Handlungsplan – Di 22.04.2025" in created
+    assert "HB-2025-117" in await say("/faelle")
+    assert "Ersthilfeplan gültig bis 06.09.2025" in await say("/fall HB-2025-117")
     # D3: HPG on Mon 02.06.2025, report 6 weeks before lands on Easter Monday -> Thu 17.04.
-    assert "Bericht – Do 17.04.2025" in await say("/hpg HB-2025-017 02.06.2025 10:00")
+    assert "Bericht – Do 17.04.2025" in await say("/hpg HB-2025-117 02.06.2025 10:00")
     # D4: 7 working days after Mon 07.04.2025 (Good Friday and Easter Monday excluded).
-    assert "Abstimmungsgespräch – Mi 16.04.2025" in await say("/abstimmung HB-2025-017")
-    assert "1,5 Std. direkt" in await say("/stunden 1,5 HB-2025-017")
+    assert "Abstimmungsgespräch – Mi 16.04.2025" in await say("/abstimmung HB-2025-117")
+    assert "1,5 Std. direkt" in await say("/stunden 1,5 HB-2025-117")
     assert "6 Teilnehmende" in await say("/stunden 2 gruppe teilnehmer=6 gestern")
     assert "Deine Stunden" in await say("/meinestunden")
     assert "Zurückgenommen" in await say("/stunden_zurueck")
@@ -138,9 +138,9 @@ async def test_a_coordinator_uses_every_core_command(
     (hello,) = await server.say(nina, "/hilfe")
     assert hello.text is not None and hello.text.startswith("Nina")
 
-    assert "Ein Fall kann nur" in await say("/fall_schliessen HB-2025-017 30.09.2025")
-    closed = await say("/fall_schliessen HB-2025-017 07.04.2025")
-    assert "HB-2025-017" in closed and "beendet" in closed.lower()
+    assert "Ein Fall kann nur" in await say("/fall_schliessen HB-2025-117 30.09.2025")
+    closed = await say("/fall_schliessen HB-2025-117 07.04.2025")
+    assert "HB-2025-117" in closed and "beendet" in closed.lower()
 
 
 async def test_bad_input_gets_a_german_answer(

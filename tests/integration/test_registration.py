@@ -96,7 +96,7 @@ STRANGER_TEXTS = (
     "/fristen",
     "/faelle",
     "/fall HB-2026-011",
-    "/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB asd=TB",
+    "/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB asd=TB",
     "/stunden 1,5 HB-2026-011",
     "/erledigt 1",
     "/einladen koordination",
