@@ -127,11 +127,11 @@ def load_demo(session: Session, settings: Settings, calendar: WorkCalendar, now:
     session.add_all(staff.values())
     session.flush()
     for code, basis, days_ago, fk, asd, child, recommended, interval in CASES:
-        start = today - timedelta(days=days_ago)
+        began = today - timedelta(days=days_ago)
         case = Case(
             code=code,
             legal_basis=basis,
-            start_date=min(start, _LATEST_START.get(code, start)),
+            start_date=min(began, _LATEST_START.get(code, began)),
             provider_org_id=provider.id,
             jugendamt_org_id=jugendamt.id,
             provider_staff_id=staff[fk].id,
