@@ -106,3 +106,12 @@ def test_an_end_without_year_in_next_year_is_noted(
     )
     plain = demo["JB"].say("/abwesend krank bis 19.12.")
     assert "Hinweis: Ohne Jahreszahl" not in plain
+
+
+def test_the_shift_length_reads_as_german(demo: dict[str, ChatUser]) -> None:
+    rota = demo["MK"].say("/rufbereitschaft")
+    assert "Schicht wöchentlich" in rota and "Tag(e)" not in rota
+    made = demo["MK"].say(
+        '/rufbereitschaft_neu "Rufbereitschaft Nord" mitglieder=MK,JB schicht=3 uebergabe=18:00'
+    )
+    assert "Schicht alle 3 Tage" in made and "Tag(e)" not in made
