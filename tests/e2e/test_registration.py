@@ -57,7 +57,7 @@ def test_register_then_help(koopbot: Installation, codes: dict[str, str]) -> Non
     assert "/stunden – Stunden erfassen (Dauer, Fall, Kategorie, Datum)" in lines
     details = anna.say("/hilfe stunden").splitlines()
     assert "/stunden (auch /hours) – Stunden erfassen (Dauer, Fall, Kategorie, Datum)" in details
-    assert "    z. B. /stunden 1,5 HB-2025-117 gestern" in details
+    assert "    z. B. /stunden 1,5 HB-2025-017 gestern" in details
     # Commands are case-insensitive, and the "!" of Matrix works as well.
     assert anna.say("!HILFE ALLE") == help_text
     assert anna.end() == "Tschüss!\n"
