@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from config.settings import ConfigError, Settings, load_settings
 from storage.db import Database
@@ -15,10 +17,62 @@ from storage.db import Database
 log = logging.getLogger("koopbot")
 
 
+# argparse's own errors, in German (its help texts stay English, as the README's reference).
+_ARGPARSE_ERRORS = [
+    (re.compile(r"^unrecognized arguments: (.*)$"), "unbekannte Angaben: {0}"),
+    (re.compile(r"^the following arguments are required: (.*)$"), "es fehlt: {0}"),
+    (
+        re.compile(r"^argument (.+?): invalid choice: (.+?) \(choose from (.*)\)$"),
+        "{0}: {1} gibt es nicht (möglich: {2})",
+    ),
+    (re.compile(r"^argument (.+?): expected one argument$"), "{0} braucht einen Wert"),
+    (re.compile(r"^argument (.+?): invalid (\w+) value: (.*)$"), "{0}: {2} ist kein gültiger Wert"),
+    (
+        re.compile(r"^argument (.+?): not allowed with argument (.*)$"),
+        "{0} geht nicht zusammen mit {1}",
+    ),
+    (
+        re.compile(r"^argument (.+?): ignored explicit argument (.*)$"),
+        "{0}: {1} ist hier nicht erlaubt",
+    ),
+    (re.compile(r"^ambiguous option: (.+?) could match (.*)$"), "{0} ist mehrdeutig ({1})"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Takes `--config FILE` before or after any subcommand (issue 14) and reports usage
+    errors in German."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Subcommands must not reset a --config given before them: SUPPRESS keeps it.
+        self.add_argument(
+            "--config",
+            type=Path,
+            default=argparse.SUPPRESS,
+            help="TOML settings file (default: $KOOPBOT_CONFIG)",
+        )
+
+    def format_usage(self) -> str:
+        return super().format_usage().replace("usage:", "Aufruf:", 1)
+
+    def format_help(self) -> str:
+        return super().format_help().replace("usage:", "Aufruf:", 1)
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, german in _ARGPARSE_ERRORS:
+            if m := pattern.match(message):
+                message = german.format(*m.groups())
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: Fehler: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="koopbot", description=__doc__)
-    parser.add_argument("--config", type=Path, help="TOML settings file (default: $KOOPBOT_CONFIG)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="koopbot", description=__doc__)
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
 
     chat = sub.add_parser("chat", help="chat with koopbot in this terminal")
     chat.add_argument("--user", default=None, help="console identity (default: your login name)")
@@ -75,9 +129,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `koopbot` console script."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(getattr(args, "config", None))
     except ConfigError as exc:
         print(f"koopbot: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "chat" and not args.demo and (missing := _missing_database(settings)):
+        print(
+            f"koopbot: in {missing} gibt es keine Datenbank. Zum Ausprobieren: koopbot chat "
+            "--demo. Sonst bitte im Ordner der Installation starten oder --config DATEI angeben "
+            "(relative Pfade darin gelten neben der Datei).",
+            file=sys.stderr,
+        )
         return 2
     _setup_logging(settings)
     db = Database(settings.effective_database_url)
@@ -88,13 +150,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         db.dispose()
 
 
+def _missing_database(settings: Settings) -> Path | None:
+    """The SQLite file a chat would silently create empty (issue 14): a chat in the wrong
+    folder would tell registered people they are strangers."""
+    if settings.database_url:
+        return None
+    path = (settings.data_dir / "koopbot.db").resolve()
+    return None if path.exists() else path
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int:
     from bot.core import Bot, build_calendar
     from scheduler.clock import SystemClock
 
     clock = SystemClock(settings.tz)
     if args.command == "db":
-        print(f"Schema is up to date ({_redacted(settings.effective_database_url)}).")
+        print(f"Das Schema ist aktuell ({_redacted(settings.effective_database_url)}).")
         return 0
     if args.command == "demo" or (args.command == "chat" and args.demo):
         _load_demo(settings, db, clock.now())
@@ -122,7 +193,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
             print(f"koopbot: {exc}", file=sys.stderr)
             return 2
         if not services:
-            print("koopbot: no service configured (setting: services)", file=sys.stderr)
+            print("koopbot: kein Dienst eingerichtet (Einstellung: services)", file=sys.stderr)
             return 2
         app = App(settings=settings, db=db, clock=clock, bot=Bot(settings, db, clock))
         try:
@@ -181,7 +252,9 @@ def _load_demo(settings: Settings, db: Database, now: object) -> None:
         for person, code in invites:
             p = roles[person.handle]
             side = "Träger" if p.staff_type else "ASD"
-            role = "Koordination" if p.role.value == "coordinator" else "Fallführung"
+            # The same words as the welcome (ROLE_LABEL): the ASD's coordinator is its Leitung.
+            lead = "Koordination" if p.staff_type else "Leitung"
+            role = lead if p.role.value == "coordinator" else "Fallführung"
             print(f"  {code}  {person.name} ({person.handle}), {side}, {role}")
 
 
@@ -197,13 +270,15 @@ def _invite(args: argparse.Namespace, settings: Settings, db: Database, now: obj
         org = organisation_by_name(session, args.org)
         if org is None:
             print(
-                f"koopbot: no organisation named {args.org!r} (koopbot org add ...)",
+                f"koopbot: keine Organisation namens {args.org!r} (koopbot org add ...)",
                 file=sys.stderr,
             )
             return 2
         staff_type = StaffType(args.type) if args.type else None
         if staff_type is not None and org.kind is not OrgKind.provider:
-            print("koopbot: --type applies to provider staff only", file=sys.stderr)
+            print(
+                "koopbot: --type gilt nur für Mitarbeitende eines freien Trägers", file=sys.stderr
+            )
             return 2
         code, invite = create_invite(
             session,
@@ -231,7 +306,7 @@ def _add_org(args: argparse.Namespace, db: Database, now: object) -> int:
     assert isinstance(now, datetime)
     with db.session() as session:
         if organisation_by_name(session, args.name) is not None:
-            print(f"koopbot: organisation {args.name!r} exists", file=sys.stderr)
+            print(f"koopbot: die Organisation {args.name!r} gibt es schon", file=sys.stderr)
             return 2
         org = Organisation(name=args.name, kind=OrgKind(args.kind))
         session.add(org)

@@ -15,6 +15,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.messages import Incoming, Reply, Sender
 from bot.parsing import invalid_characters
+from bot.phrases import natural_command, only_fillers
 from bot.registry import REGISTRY, Command, Registry
 from config.settings import Settings
 from scheduler.clock import Clock
@@ -95,10 +96,15 @@ class Bot:
         bad_text = not too_long and invalid_characters(message.text)
         match = None if too_long or bad_text else _COMMAND.match(_command_word_ascii(message.text))
         try:
+            natural = None if too_long or bad_text else self._natural(message.text, match)
+            if natural is not None:
+                return self._run(message, natural, natural.name, "", record)
             if match is None:
                 return self._unparsed(message, too_long=too_long, bad_text=bad_text)
             command = self.registry.find(match["name"])
             args = (match["args"] or "").strip()
+            if command is not None and only_fillers(args):
+                args = ""  # "/hilfe bitte" is /hilfe
             return self._run(message, command, match["name"], args, record)
         except UserError as exc:
             return _refusal(exc.message)
@@ -106,6 +112,13 @@ class Bot:
             # The single place where unexpected errors end: logged once, the user gets an apology.
             log.exception("command %r failed", None if match is None else match["name"])
             return _refusal(texts.SORRY)
+
+    def _natural(self, text: str, match: re.Match[str] | None) -> Command | None:
+        """A natural phrase ("wer hat rufbereitschaft?") where no command word was given."""
+        if match is not None and self.registry.find(match["name"]) is not None:
+            return None
+        name = natural_command(text)
+        return None if name is None else self.registry.find(name)
 
     def is_registered(self, sender: Sender) -> bool:
         """Whether the sender is registered staff (adapters ask before joining a room)."""

@@ -71,7 +71,18 @@ CASES = (
     ("HB-2026-003", LegalBasis.p27_2, 100, "JB", "TB", True, StaffType.fachkraft, 3),
     ("HB-2025-041", LegalBasis.p31, 170, "TS", "TB", False, StaffType.fachkraft, None),
     ("HB-2025-029", LegalBasis.p35, 200, "TS", "TB", False, StaffType.fachkraft, None),
+    # The README's example case (issue 14): its examples (/hpg HB-2025-017 02.06.2025 …) work
+    # on the demo as loaded. Coordinated by MK with EL, so the staff's own lists stay as they are.
+    ("HB-2025-017", LegalBasis.p30, 31, "MK", "EL", False, StaffType.fachkraft, None),
 )
+README_CASE = "HB-2025-017"
+# A case's code carries the year it was opened: the help starts no later than this day, so
+# the code and the start agree whatever day the demo is loaded (earlier if `today` is).
+_LATEST_START = {
+    "HB-2025-041": date(2025, 10, 1),
+    "HB-2025-029": date(2025, 8, 1),
+    README_CASE: date(2025, 3, 7),  # the README's /fall_neu … beginn=07.03.2025
+}
 
 # Seed 003 (DrS/2023/064): the first session, the workshop (called a Wednesday in the seed,
 # but 20.03.2023 was a Monday: DOMAIN.md A2) and the 2023 sessions, 9-12 h.
@@ -116,10 +127,11 @@ def load_demo(session: Session, settings: Settings, calendar: WorkCalendar, now:
     session.add_all(staff.values())
     session.flush()
     for code, basis, days_ago, fk, asd, child, recommended, interval in CASES:
+        began = today - timedelta(days=days_ago)
         case = Case(
             code=code,
             legal_basis=basis,
-            start_date=today - timedelta(days=days_ago),
+            start_date=min(began, _LATEST_START.get(code, began)),
             provider_org_id=provider.id,
             jugendamt_org_id=jugendamt.id,
             provider_staff_id=staff[fk].id,
@@ -262,7 +274,7 @@ def load_demo_history(
     cases = session.exec(select(Case).where(Case.provider_org_id == provider.id)).all()
     by_staff: dict[int, list[Case]] = {}
     for case in cases:
-        if case.provider_staff_id is not None:
+        if case.provider_staff_id is not None and case.code != README_CASE:
             by_staff.setdefault(case.provider_staff_id, []).append(case)
     day, n = first, 0
     while day < quarter_start:

@@ -43,14 +43,17 @@ def run(args: argparse.Namespace, settings: Settings, db: Database, now: datetim
     else:
         quarter = Quarter.parse(period, today)
         if quarter is None:
-            print(f"koopbot: {period!r} is neither a quarter (2025-Q3) nor a year", file=sys.stderr)
+            print(
+                f"koopbot: {period!r} ist weder ein Quartal (2025-Q3) noch ein Jahr (2025)",
+                file=sys.stderr,
+            )
             return 2
         title, first, last, stem = quarter.label, quarter.first, quarter.last, quarter.key
     out: Path = args.out or settings.data_dir / "files"
     with db.session() as session:
         org = organisation_by_name(session, args.org)
         if org is None or org.kind is not OrgKind.provider or org.id is None:
-            print(f"koopbot: no provider named {args.org!r}", file=sys.stderr)
+            print(f"koopbot: kein freier Träger namens {args.org!r}", file=sys.stderr)
             return 2
         report = build(
             session,

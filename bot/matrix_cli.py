@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"koopbot: {exc}", file=sys.stderr)
         return 2
     except (KeysApiError, aiohttp.ClientError, TimeoutError) as exc:
-        print(f"koopbot: the homeserver could not be asked: {exc}", file=sys.stderr)
+        print(f"koopbot: der Homeserver war nicht zu erreichen: {exc}", file=sys.stderr)
         return 2
 
 
@@ -70,12 +70,12 @@ def _credentials(settings: Settings) -> tuple[Path, str, str, str]:
 
     config = settings.matrix
     if not config.configured:
-        raise ConfigError("matrix.homeserver and matrix.user_id must be set")
+        raise ConfigError("matrix.homeserver und matrix.user_id müssen gesetzt sein")
     store_dir = identity_store_dir(settings)
     creds = Credentials.load(store_dir / "credentials.json")
     if creds is None:
         raise IdentityError(
-            f"matrix: no device in {store_dir} yet; start koopbot once (koopbot run)"
+            f"matrix: noch kein Gerät in {store_dir}; bitte koopbot einmal starten (koopbot run)"
         )
     return store_dir, creds.homeserver, creds.device_id, creds.access_token
 
@@ -94,29 +94,35 @@ async def _status(settings: Settings) -> int:
 
 def render_status(user_id: str, s: IdentityStatus) -> str:
     def yes(flag: bool) -> str:
-        return "yes" if flag else "no"
+        return "ja" if flag else "nein"
 
-    keys = f"yes (master key {s.master_key})" if s.cross_signing_on_server else "no"
-    signed = yes(s.device_signed) + ("" if s.device_signed else " – Element will not answer it")
-    return "\n".join(
-        [
-            f"Matrix identity of {user_id}",
-            f"  device:                       {s.device_id}",
-            f"  cross-signing keys on server: {keys}",
-            f"  private keys in the store:    {yes(s.store_has_keys)}",
-            f"  device signed by the bot:     {signed}",
-            f"  secret storage:               {yes(s.secret_storage)}",
-            f"  recovery key:                 {s.recovery_key}",
-        ]
-    )
+    keys = f"ja (Master-Schlüssel {s.master_key})" if s.cross_signing_on_server else "nein"
+    signed = yes(s.device_signed) + ("" if s.device_signed else " – Element antwortet ihm nicht")
+    recovery = {
+        "matches": "passt",
+        "does not match": "passt nicht",
+        "not configured": "nicht eingerichtet",
+    }.get(s.recovery_key, s.recovery_key)
+    rows = [
+        ("Gerät", s.device_id),
+        ("Cross-Signing-Schlüssel am Server", keys),
+        ("private Schlüssel im Speicher", yes(s.store_has_keys)),
+        ("Gerät vom Bot signiert", signed),
+        ("Secret Storage", yes(s.secret_storage)),
+        ("Wiederherstellungsschlüssel", recovery),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [f"  {(label + ':').ljust(width)}{value}" for label, value in rows]
+    return "\n".join([f"Matrix-Identität von {user_id}", *lines])
 
 
 async def _reset(settings: Settings, *, confirmed: bool) -> int:
     if not confirmed:
         print(
-            "koopbot: reset-identity gives the bot new cross-signing keys; everyone who talks "
-            "to it sees an identity change. With the recovery key, restore instead "
-            "(KOOPBOT_MATRIX__RECOVERY_KEY). Add --yes to reset.",
+            "koopbot: reset-identity gibt dem Bot neue Cross-Signing-Schlüssel; alle, die mit "
+            "ihm schreiben, sehen eine geänderte Identität. Mit dem Wiederherstellungsschlüssel "
+            "besser wiederherstellen (KOOPBOT_MATRIX__RECOVERY_KEY). Zum Zurücksetzen --yes "
+            "angeben.",
             file=sys.stderr,
         )
         return 2
@@ -132,7 +138,7 @@ async def _reset(settings: Settings, *, confirmed: bool) -> int:
             password.get_secret_value() if password else None,
         )
     print(
-        f"New identity for {settings.matrix.user_id}; the new recovery key:\n\n"
+        f"Neue Identität für {settings.matrix.user_id}; der neue Wiederherstellungsschlüssel:\n\n"
         f"    {encode_recovery_key(key)}\n\n{HINT}"
     )
     return 0
@@ -151,8 +157,8 @@ async def _recovery_key(settings: Settings, *, new: bool) -> int:
             key = await rotate_secret_storage(api, store)
     elif stored.ssss_key is not None and stored.recovery_key_shown:
         print(
-            "koopbot: the recovery key was shown once already (or came from the settings); "
-            "`koopbot matrix recovery-key --new` replaces it",
+            "koopbot: der Wiederherstellungsschlüssel wurde schon einmal angezeigt (oder stammt "
+            "aus den Einstellungen); `koopbot matrix recovery-key --new` ersetzt ihn",
             file=sys.stderr,
         )
         return 1
@@ -165,5 +171,5 @@ async def _recovery_key(settings: Settings, *, new: bool) -> int:
     stored = store.load() if new else stored
     stored.recovery_key_shown = True
     store.save(stored)
-    print(f"Recovery key for {user_id}:\n\n    {encode_recovery_key(key)}\n\n{HINT}")
+    print(f"Wiederherstellungsschlüssel für {user_id}:\n\n    {encode_recovery_key(key)}\n\n{HINT}")
     return 0

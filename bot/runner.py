@@ -73,7 +73,9 @@ async def telegram_service(app: App) -> None:
         await adapter.run()
     except InvalidToken:
         # A well-formed token that Telegram does not know: a setting, not a bug (issue 12).
-        raise ConfigError("telegram.token: Telegram rejected the token (InvalidToken)") from None
+        raise ConfigError(
+            "telegram.token: Telegram hat das Token abgelehnt (InvalidToken)"
+        ) from None
 
 
 async def web_service(app: App) -> None:
@@ -113,7 +115,7 @@ async def run_services(app: App, names: list[str]) -> None:
     """Start the named services; stop all when one ends or on SIGINT/SIGTERM."""
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
-        raise ValueError(f"unknown services {unknown}; known: {sorted(SERVICES)}")
+        raise ValueError(f"unbekannte Dienste {unknown}; bekannt: {sorted(SERVICES)}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -134,5 +136,8 @@ async def run_services(app: App, names: list[str]) -> None:
             raise SystemExit(2)
         if task.done() and not task.cancelled() and task.exception() is not None:
             log.error("service %s failed", task.get_name(), exc_info=task.exception())
-            print(f"koopbot: service {task.get_name()} failed: {task.exception()}", file=sys.stderr)
+            print(
+                f"koopbot: Dienst {task.get_name()} fehlgeschlagen: {task.exception()}",
+                file=sys.stderr,
+            )
             raise SystemExit(1)

@@ -281,14 +281,30 @@ async def send_reply(
             reply_markup=markup if last else None,
             rate_limit_args=rate_limit_args,
         )
+    failed: list[str] = []
     for attachment in reply.attachments:
         # Charts as pictures, files (XLSX, CSV) as documents; captions are limited to 1024.
         file = InputFile(attachment.data, filename=attachment.filename)
         caption = attachment.caption[:1024] or None
-        if attachment.mime_type == "image/png":
-            await bot.send_photo(chat_id, file, caption=caption, rate_limit_args=rate_limit_args)
-        else:
-            await bot.send_document(chat_id, file, caption=caption, rate_limit_args=rate_limit_args)
+        photo = attachment.mime_type == "image/png"
+        try:
+            if photo:
+                await bot.send_photo(
+                    chat_id, file, caption=caption, rate_limit_args=rate_limit_args
+                )
+            else:
+                await bot.send_document(
+                    chat_id, file, caption=caption, rate_limit_args=rate_limit_args
+                )
+        except TelegramError as exc:
+            # The text has arrived; the person learns the file is missing instead of guessing.
+            method = "sendPhoto" if photo else "sendDocument"
+            log.warning("Telegram %s failed (%s): %s", method, type(exc).__name__, exc.message)
+            failed.append(texts.ATTACHMENT_CHART if photo else f"die Datei {attachment.filename}")
+    if failed:
+        await bot.send_message(
+            chat_id, texts.attachments_failed(failed), rate_limit_args=rate_limit_args
+        )
 
 
 class TelegramMessenger:
@@ -434,12 +450,7 @@ class TelegramAdapter:
         app = self.application
         await app.initialize()
         self.username = app.bot.username
-        await app.bot.set_my_commands(
-            menu(self.registry, group=False), scope=BotCommandScopeDefault()
-        )
-        await app.bot.set_my_commands(
-            menu(self.registry, group=True), scope=BotCommandScopeAllGroupChats()
-        )
+        await self._publish_menu()
         if self.config.mode == "webhook":
             assert self.config.webhook_url and self.config.webhook_secret
             secret = self.config.webhook_secret.get_secret_value()
@@ -462,6 +473,24 @@ class TelegramAdapter:
                 allowed_updates=ALLOWED_UPDATES,
             )
         log.info("Telegram: @%s is running (%s)", self.username, self.config.mode)
+
+    async def _publish_menu(self) -> None:
+        """The command menu is a convenience: if Telegram refuses it, koopbot runs without
+        (the scheduler and Matrix must not stop over it) and tries again at the next start."""
+        bot = self.application.bot
+        try:
+            await bot.set_my_commands(
+                menu(self.registry, group=False), scope=BotCommandScopeDefault()
+            )
+            await bot.set_my_commands(
+                menu(self.registry, group=True), scope=BotCommandScopeAllGroupChats()
+            )
+        except TelegramError as exc:
+            log.warning(
+                "Telegram setMyCommands failed (%s): %s; running without the command menu",
+                type(exc).__name__,
+                exc.message,
+            )
 
     async def stop(self) -> None:
         """Stop fetching, finish the updates in hand, release the connections."""

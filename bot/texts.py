@@ -51,6 +51,20 @@ def unknown_command(suggestion: str | None = None) -> str:
     return "Diesen Befehl kenne ich nicht. /hilfe zeigt alle Befehle mit Beispielen."
 
 
+ATTACHMENT_CHART = "die Grafik"
+
+
+def attachments_failed(what: list[str]) -> str:
+    """After a refused sendPhoto/sendDocument: the text came, the files did not."""
+    listed = " und ".join(what)
+    verb = "konnte" if len(what) == 1 else "konnten"
+    return (
+        f"Entschuldigung, {listed} {verb} ich gerade nicht senden (Telegram hat sie nicht "
+        "angenommen). Der Text oben ist vollständig; schick den Befehl bitte gleich noch "
+        "einmal, dann kommt die Datei mit."
+    )
+
+
 INVALID_CHARACTERS = (
     "Die Nachricht enthält Zeichen, die ich nicht verarbeiten kann (etwa Steuerzeichen oder "
     "ein unvollständiges Emoji). Bitte schreib sie noch einmal als normalen Text, z. B. /fristen."

@@ -71,15 +71,15 @@ class TelegramSettings(BaseModel):
     def _webhook(self) -> TelegramSettings:
         if self.mode == "webhook":
             if not self.webhook_url:
-                raise ValueError("telegram.webhook_url is required when telegram.mode = 'webhook'")
+                raise ValueError("telegram.webhook_url fehlt (nötig bei telegram.mode = 'webhook')")
             secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
             if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
                 raise ValueError(
-                    "telegram.webhook_secret is required in webhook mode: 1-256 characters "
-                    "A-Z, a-z, 0-9, _ and -"
+                    "telegram.webhook_secret fehlt oder passt nicht (Webhook-Modus): 1-256 Zeichen "
+                    "A-Z, a-z, 0-9, _ und -"
                 )
         if not self.webhook_path.startswith("/"):
-            raise ValueError(f"telegram.webhook_path {self.webhook_path!r} must start with /")
+            raise ValueError(f"telegram.webhook_path {self.webhook_path!r} muss mit / beginnen")
         return self
 
     @property
@@ -95,16 +95,18 @@ class TelegramSettings(BaseModel):
                 token = self.token_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(
-                    f"telegram.token_file {self.token_file}: {exc.strerror}"
+                    f"telegram.token_file {self.token_file}: nicht lesbar ({exc.strerror})"
                 ) from None
         else:
-            raise ConfigError("telegram: no token (KOOPBOT_TELEGRAM__TOKEN or telegram.token_file)")
+            raise ConfigError(
+                "telegram: kein Token (KOOPBOT_TELEGRAM__TOKEN oder telegram.token_file)"
+            )
         if not re.fullmatch(r"[0-9]+:[A-Za-z0-9_-]{20,}", token):
             # The message must not echo the token.
             key = (
                 "telegram.token (KOOPBOT_TELEGRAM__TOKEN)" if self.token else "telegram.token_file"
             )
-            raise ConfigError(f"{key}: not a BotFather token like 123456789:AA… (not shown)")
+            raise ConfigError(f"{key}: kein BotFather-Token wie 123456789:AA… (nicht angezeigt)")
         return token
 
 
@@ -136,7 +138,7 @@ class MatrixSettings(BaseModel):
     @classmethod
     def _user_id(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"@[^:\s]+:\S+", value):
-            raise ValueError(f"{value!r} is not a Matrix user id like @koopbot:example.org")
+            raise ValueError(f"{value!r} ist keine Matrix-Kennung wie @koopbot:example.org")
         return value
 
     @property
@@ -152,7 +154,7 @@ class MatrixSettings(BaseModel):
                 return self.recovery_key_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(
-                    f"matrix.recovery_key_file {self.recovery_key_file}: {exc.strerror}"
+                    f"matrix.recovery_key_file {self.recovery_key_file}: nicht lesbar ({exc.strerror})"
                 ) from exc
         return None
 
@@ -196,13 +198,13 @@ class Reminders(BaseModel):
     @classmethod
     def _positive_days(cls, value: list[int]) -> list[int]:
         if any(d < 1 or d > 365 for d in value):
-            raise ValueError(f"days must be between 1 and 365, got {value}")
+            raise ValueError(f"Tage müssen zwischen 1 und 365 liegen, angegeben: {value}")
         return sorted(set(value), reverse=True)
 
     @model_validator(mode="after")
     def _window(self) -> Reminders:
         if self.send_until <= self.send_from:
-            raise ValueError("reminders.send_until must be after reminders.send_from")
+            raise ValueError("reminders.send_until muss nach reminders.send_from liegen")
         return self
 
 
@@ -255,14 +257,14 @@ class WebSettings(BaseModel):
         if value is None:
             return None
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
-            raise ValueError(f"{value!r} is not an http(s) URL like https://koopbot.example.org")
+            raise ValueError(f"{value!r} ist keine http(s)-Adresse wie https://koopbot.example.org")
         return value.rstrip("/")
 
     @field_validator("uid_domain")
     @classmethod
     def _uid_domain(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9.-]{1,100}", value):
-            raise ValueError(f"{value!r} is not a domain like koopbot.example.org")
+            raise ValueError(f"{value!r} ist keine Domain wie koopbot.example.org")
         return value
 
     @property
@@ -336,7 +338,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise ValueError(f"unbekannte Zeitzone {value!r}") from exc
         return value
 
     @field_validator("bundesland")
@@ -344,7 +346,7 @@ class Settings(BaseSettings):
     def _known_subdivision(cls, value: str) -> str:
         if value not in _SUBDIVISIONS:
             raise ValueError(
-                f"{value!r} is not a Bundesland code ({', '.join(sorted(_SUBDIVISIONS))})"
+                f"{value!r} ist kein Bundesland-Kürzel ({', '.join(sorted(_SUBDIVISIONS))})"
             )
         return value
 
@@ -361,13 +363,13 @@ class Settings(BaseSettings):
         try:
             re.compile(value, re.ASCII)  # codes are matched with ASCII classes (issue 12)
         except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from exc
+            raise ValueError(f"kein regulärer Ausdruck: {exc}") from exc
         return value
 
     @model_validator(mode="after")
     def _contract(self) -> Settings:
         if self.periods.contract_end <= self.periods.contract_start:
-            raise ValueError("periods.contract_end must be after periods.contract_start")
+            raise ValueError("periods.contract_end muss nach periods.contract_start liegen")
         return self
 
     @property
@@ -401,7 +403,7 @@ def _parse_closing_day(text: str) -> tuple[int, int] | date:
             return date(int(m[3]), int(m[2]), int(m[1]))
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise ValueError(f"closing day {text!r}: use 24.12. (every year) or 29.12.2025") from exc
+        raise ValueError(f"Schließtag {text!r}: bitte 24.12. (jedes Jahr) oder 29.12.2025") from exc
 
 
 def load_settings(config_file: Path | None = None) -> Settings:
@@ -413,14 +415,37 @@ def load_settings(config_file: Path | None = None) -> Settings:
         try:
             values = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(f"configuration file {path} does not exist") from exc
+            raise ConfigError(f"die Konfigurationsdatei {path} gibt es nicht") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"configuration file {path}: {exc}") from exc
+            raise ConfigError(f"Konfigurationsdatei {path}: kein gültiges TOML ({exc})") from exc
+        _relative_to(path.resolve().parent, values)
     try:
         return Settings(**values)
     except ValidationError as exc:
         problems = "; ".join(_describe(err) for err in exc.errors())
-        raise ConfigError(f"invalid configuration: {problems}") from exc
+        raise ConfigError(f"ungültige Konfiguration: {problems}") from exc
+
+
+def _relative_to(folder: Path, values: dict[str, Any]) -> None:
+    """Relative paths in a settings file mean: beside the file, wherever koopbot is started
+    (issue 14); `data_dir` defaults to `data` beside it. Paths from the environment stay
+    relative to the current folder."""
+
+    def resolve(section: dict[str, Any], key: str) -> None:
+        raw = section.get(key)
+        if isinstance(raw, str) and raw and not Path(raw).expanduser().is_absolute():
+            section[key] = str(folder / raw)
+
+    values.setdefault("data_dir", "data")
+    resolve(values, "data_dir")
+    for name, keys in (
+        ("telegram", ("token_file",)),
+        ("matrix", ("store_dir", "recovery_key_file")),
+    ):
+        section = values.get(name)
+        if isinstance(section, dict):
+            for key in keys:
+                resolve(section, key)
 
 
 _SECRET_WORDS = ("token", "password", "secret", "key")
@@ -430,6 +455,43 @@ def _describe(err: Any) -> str:
     """`key = value: reason`; values of secret keys are never shown."""
     key = ".".join(str(p) for p in err["loc"])
     value = err.get("input")
+    reason = _german(err)
     if any(word in key.lower() for word in _SECRET_WORDS) or isinstance(value, dict):
-        return f"{key}: {err['msg']}"
-    return f"{key} = {value!r}: {err['msg']}"
+        return f"{key}: {reason}"
+    return f"{key} = {value!r}: {reason}"
+
+
+def _german(err: Any) -> str:
+    """Pydantic's reason in German for the kinds of mistakes people make in settings."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))  # the validators above speak German
+    if kind == "literal_error":
+        return "erlaubt ist " + str(ctx.get("expected", "")).replace(" or ", " oder ")
+    if kind == "extra_forbidden":
+        return "unbekannte Einstellung"
+    if kind == "missing":
+        return "fehlt"
+    limits = {
+        "greater_than_equal": ("mindestens", "ge"),
+        "greater_than": ("größer als", "gt"),
+        "less_than_equal": ("höchstens", "le"),
+        "less_than": ("kleiner als", "lt"),
+    }
+    if kind in limits:
+        word, name = limits[kind]
+        return f"{word} {ctx.get(name)}"
+    simple = {
+        "int_parsing": "keine ganze Zahl",
+        "int_from_float": "keine ganze Zahl",
+        "float_parsing": "keine Zahl",
+        "bool_parsing": "weder true noch false",
+        "string_type": "kein Text",
+        "list_type": "keine Liste",
+        "time_parsing": "keine Uhrzeit wie 09:00",
+        "time_type": "keine Uhrzeit wie 09:00",
+        "date_parsing": "kein Datum wie 2025-12-31",
+        "date_from_datetime_parsing": "kein Datum wie 2025-12-31",
+        "json_invalid": "kein gültiger Wert (JSON)",
+    }
+    return simple.get(kind, str(err["msg"]))

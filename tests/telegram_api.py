@@ -10,7 +10,7 @@ with `offset` acknowledgement, delivers to a webhook with the secret-token heade
         mara = server.user("Mara")
         app = ApplicationBuilder().token(server.token).base_url(server.base_url)...
         replies = await server.say(mara, "/hilfe")
-        assert "Das kannst du tun" in replies[0].text
+        assert "Das Wichtigste" in replies[0].text
 """
 
 from __future__ import annotations

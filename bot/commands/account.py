@@ -91,7 +91,7 @@ def start(ctx: Ctx, args: str) -> Reply:
     assert org is not None
     return Reply(
         f"Willkommen, {staff.name}! Du bist registriert als "
-        f"{ROLE_LABEL[(org.kind, staff.role)]} bei {org.name} (Kürzel {staff.handle}).\n"
+        f"{ROLE_LABEL[(org.kind, staff.role)]} ({org.name}, Kürzel {staff.handle}).\n"
         f"{texts.PRIVACY_NOTE}\n/hilfe zeigt, was du tun kannst."
     )
 
@@ -137,10 +137,49 @@ def _detail(cmd: Command) -> str:
     return f"/{cmd.name}{alias} – {cmd.summary}\n    z. B. {cmd.example}"
 
 
+# The short /hilfe (issue 14: the whole list is too long for a phone): the everyday commands
+# a person may use, in this order; `/hilfe alle` shows everything.
+_MAIN = (
+    "fristen",
+    "faelle",
+    "fall",
+    "fall_neu",
+    "stunden",
+    "meinestunden",
+    "quartal",
+    "notfall",
+    "rufbereitschaft",
+    "abwesend",
+    "ag78",
+    "einladen",
+)
+_MAIN_MAX = 10
+_ALL = ("alle", "alles", "all", "komplett")
+
+
+def _short_help(who: str, usable: list[Command]) -> str:
+    names = {cmd.name: cmd for cmd in usable}
+    main = [names[name] for name in _MAIN if name in names][:_MAIN_MAX]
+    present = {_topic(cmd) for cmd in usable}
+    topics = ", ".join(t for t in _TOPIC_ORDER if t in present)
+    return "\n".join(
+        [
+            who,
+            "",
+            "Das Wichtigste:",
+            *(f"/{cmd.name} – {cmd.summary}" for cmd in main),
+            "",
+            "Alle Befehle: /hilfe alle · Beispiele: /hilfe BEFEHL (z. B. /hilfe stunden)",
+            f"Themen: /hilfe THEMA ({topics})",
+            texts.PRIVACY_NOTE,
+        ]
+    )
+
+
 @REGISTRY.command(
     "hilfe",
     "help",
-    summary="Diese Übersicht; /hilfe THEMA oder /hilfe BEFEHL zeigt Beispiele",
+    summary="Das Wichtigste; /hilfe alle, /hilfe THEMA oder /hilfe BEFEHL zeigt mehr",
     example="/hilfe stunden",
     group_safe=True,
 )
@@ -154,7 +193,7 @@ def help_(ctx: Ctx, args: str) -> Reply:
         and (ctx.message.private or cmd.group_safe)
     ]
     wanted = args.strip().lower().lstrip("/!")
-    if wanted:
+    if wanted and wanted not in _ALL:
         in_topic = [cmd for cmd in usable if _topic(cmd).lower() == wanted]
         found = REGISTRY.find(wanted)
         if not in_topic and found is not None and found in usable:
@@ -166,12 +205,13 @@ def help_(ctx: Ctx, args: str) -> Reply:
         raise UserError(f"Dazu habe ich keine Hilfe. Themen: {topics}.")
     org = ctx.session.get(Organisation, ctx.staff.organisation_id)
     assert org is not None
-    lines = [
+    who = (
         f"{ctx.staff.name} ({ctx.staff.handle}) – {ROLE_LABEL[(org.kind, ctx.staff.role)]}, "
-        f"{org.name}",
-        "",
-        "Das kannst du tun:",
-    ]
+        f"{org.name}"
+    )
+    if wanted not in _ALL:
+        return Reply(_short_help(who, usable))
+    lines = [who, "", "Das kannst du tun:"]
     by_topic: dict[str, list[Command]] = {topic: [] for topic in _TOPIC_ORDER}
     for cmd in usable:
         by_topic.setdefault(_topic(cmd), []).append(cmd)
@@ -238,7 +278,7 @@ def invite(ctx: Ctx, args: str) -> Reply:
     )
     kind = f", {STAFF_TYPE_LABEL[staff_type]}" if staff_type else ""
     return Reply(
-        f"Einladung für {ROLE_LABEL[(org.kind, role)]}{kind} bei {org.name}:\n{code}\n"
+        f"Einladung für {ROLE_LABEL[(org.kind, role)]}{kind} ({org.name}):\n{code}\n"
         f"Gültig bis {fmt_date(inv.expires_at.astimezone(ctx.now.tzinfo).date())}, "
         "nur einmal verwendbar. Die neue Person schreibt mir: /start CODE Vorname Nachname"
     )

@@ -54,8 +54,7 @@ def sessions(ctx: Ctx, args: str) -> Reply:
         start, end = s.starts_at.astimezone(tz), s.ends_at.astimezone(tz)
         place = f", {s.place}" if s.place else ""
         lines.append(
-            f"{fmt_datetime(start)}{reading_note(start)}–{fmt_time(end)} "
-            f"{SESSION_KIND_LABEL[s.kind]}: {s.title}{place}"
+            f"{fmt_datetime(start)}{reading_note(start)}–{fmt_time(end)} {_titled(s)}{place}"
         )
         if s.agenda:
             lines.append(f"  Themen: {s.agenda}")
@@ -132,8 +131,14 @@ def _describe(ctx: Ctx, s: AgSession) -> str:
     place = f", {s.place}" if s.place else ""
     return (
         f"{fmt_day(start.date())}, {fmt_time(start)}{reading_note(start)}–{fmt_time(end)}"
-        f"{reading_note(end)} {SESSION_KIND_LABEL[s.kind]}: {s.title}{place}"
+        f"{reading_note(end)} {_titled(s)}{place}"
     )
+
+
+def _titled(s: AgSession) -> str:
+    """`Sitzung: Gründung`, but `Sitzung 1. Quartal 2027` not as `Sitzung: Sitzung …`."""
+    label = SESSION_KIND_LABEL[s.kind]
+    return s.title if label.lower() in s.title.lower() else f"{label}: {s.title}"
 
 
 def _default_title(kind: SessionKind, day: date) -> str:

@@ -36,6 +36,16 @@ _SUBSCRIBE_HINT = (
 )
 
 
+def _served_note(ctx: Ctx) -> str | None:
+    """In `koopbot chat` nothing serves the links (issue 14): say who does."""
+    if ctx.message.sender.transport != "console":
+        return None
+    return (
+        f"Hinweis: Die Links liefert der Web-Dienst von koopbot run (Dienst „web“) unter "
+        f"{ctx.settings.web.base_url} aus; koopbot chat allein beantwortet sie nicht."
+    )
+
+
 @dataclass(frozen=True)
 class _Feed:
     kind: FeedKind
@@ -111,6 +121,8 @@ def my_links(ctx: Ctx, args: str) -> Reply:
             "funktionieren dann nicht mehr."
         )
     lines.append(_SUBSCRIBE_HINT)
+    if (note := _served_note(ctx)) is not None:
+        lines.append(note)
     return Reply("\n".join(lines))
 
 
@@ -132,6 +144,8 @@ def renew_links(ctx: Ctx, args: str) -> Reply:
     lines = ["Neue Kalender-Links (die bisherigen sind gesperrt):"]
     lines += [f"• {feed.label}:\n  {_issue(ctx, feed)}" for feed in chosen]
     lines.append("Bitte das Abo in deinem Kalender mit dem neuen Link ersetzen.")
+    if (note := _served_note(ctx)) is not None:
+        lines.append(note)
     return Reply("\n".join(lines))
 
 

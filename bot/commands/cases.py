@@ -251,7 +251,18 @@ def new_case(ctx: Ctx, args: str) -> Reply:
         "Fristen:",
         *(deadline_line(d, code, ctx.today) for d in sorted(changes.added, key=lambda d: d.due)),
     ]
+    overdue = sum(1 for d in changes.added if d.due < ctx.today)
+    if overdue >= _MANY_OVERDUE:
+        # Issue 14: a help that began long ago is usually an existing case entered late.
+        lines.append(
+            f"⚠️ Der Hilfebeginn liegt weit zurück: {overdue} Fristen sind schon überfällig. "
+            "Was bereits erledigt ist, bitte mit /erledigt NUMMER abhaken; viele bestehende "
+            "Fälle übernimmt die Koordination besser mit koopbot import cases --done-before."
+        )
     return Reply("\n".join(lines))
+
+
+_MANY_OVERDUE = 3
 
 
 @REGISTRY.command(

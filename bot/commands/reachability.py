@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.commands.common import audit_change, visible_case
 from bot.context import Ctx
@@ -179,6 +179,7 @@ def absent(ctx: Ctx, args: str) -> Reply:
     deputy = person(ctx, raw_deputy) if raw_deputy else None
     if deputy is not None and deputy.id == target.id:
         raise UserError("Die Vertretung muss eine andere Person sein.")
+    notes = _overlap_note(ctx, target, first, last) + _next_year_note(ctx, positional, last)
     row = Availability(
         staff_id=target.id,
         absent_from=first,
@@ -216,7 +217,40 @@ def absent(ctx: Ctx, args: str) -> Reply:
     )
     return Reply(
         f"Eingetragen: {who(target)} ist {_KINDS[kind]} von {fmt_date_wd(first)} bis "
-        f"{fmt_date_wd(last)}. {to}{warn}"
+        f"{fmt_date_wd(last)}. {to}{warn}{notes}"
+    )
+
+
+def _overlap_note(ctx: Ctx, target: Staff, first: date, last: date) -> str:
+    """A second absence over the same days is stored, but said (issue 14)."""
+    overlapping = ctx.session.exec(
+        select(Availability).where(
+            Availability.staff_id == target.id,
+            col(Availability.absent_from).is_not(None),
+            col(Availability.absent_from) <= last,
+            col(Availability.absent_until) >= first,
+        )
+    ).all()
+    if not overlapping:
+        return ""
+    spans = "; ".join(
+        f"{fmt_date_wd(r.absent_from)} bis {fmt_date_wd(r.absent_until)}"
+        for r in overlapping
+        if r.absent_from is not None and r.absent_until is not None
+    )
+    return (
+        f"\n⚠️ Diese Abwesenheit überschneidet sich mit einer schon eingetragenen ({spans}). "
+        "Falls das doppelt ist: /abwesend ende beendet die laufende."
+    )
+
+
+def _next_year_note(ctx: Ctx, words: list[str], last: date) -> str:
+    """`bis 18.04.` in December means next April: said, so a slip is noticed (issue 14)."""
+    if last.year <= ctx.today.year or any(re.search(r"\d{4}", w) for w in words):
+        return ""
+    return (
+        f"\nHinweis: Ohne Jahreszahl verstehe ich das Ende als {fmt_date_wd(last)} (nächstes "
+        "Jahr). Falls anders gemeint, bitte mit Jahreszahl neu eintragen."
     )
 
 

@@ -86,7 +86,7 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-# ⚠️ #12 HB-2025-017 Bericht – Do 17.04.2025 (in 3 Tagen)
+# ⚠️ #12 HB-2025-117 Bericht – Do 17.04.2025 (in 3 Tagen)
 _DEADLINE = re.compile(
     r"^(?P<warn>⚠️ )?#(?P<id>\d+) (?:(?P<code>Organisation|[A-Z]{1,5}-\d{4}-\d{1,5}) )?"
     r"(?P<label>[\wÄÖÜäöüß-]+) – (?P<wd>Mo|Di|Mi|Do|Fr|Sa|So) (?P<date>\d\d\.\d\d\.\d{4})"

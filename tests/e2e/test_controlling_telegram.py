@@ -4,6 +4,7 @@ the chart as a photo and the XLSX as a document, through the real adapter."""
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from scheduler.clock import FixedClock
 from storage.db import Database
 from storage.enums import HoursCategory
 from storage.models import Case, HoursEntry, Staff
-from tests.telegram_api import RateLimits, TelegramTestServer
+from tests.telegram_api import ApiError, RateLimits, TelegramTestServer
 from tests.telegram_harness import demo_codes, running_adapter
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -80,3 +81,43 @@ async def test_coordinator_gets_figures_chart_and_xlsx_on_telegram(
     categories = {r[0]: r[1:] for r in book["Kategorien"].iter_rows(min_row=2, values_only=True)}
     # 150 min (JB, Fachkraft) + 90 min (LW, semiprofessional) of non-case work = 4 h.
     assert categories["fallunspezifische Arbeit"] == (2.5, 1.5, 4.0)
+
+
+async def test_a_refused_chart_or_file_gets_an_apology_and_a_warning(
+    bot: Bot,
+    db: Database,
+    clock: FixedClock,
+    server: TelegramTestServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 14, item 13: sendPhoto and sendDocument answered with HTTP 500."""
+    codes = demo_codes(bot, clock.now())
+    async with running_adapter(bot, server):
+        mara = server.user("Mara")
+        await server.say(mara, f"/start {codes['MK']}")
+        await server.say(mara, "/vertrag stunden=40")
+        _log(db, "JB", date(2025, 6, 2), 120, "HB-2026-011")
+        clock.set(datetime(2025, 7, 1, 9, tzinfo=BERLIN))
+        server.fail_next("sendPhoto", ApiError(500, "Internal Server Error"))
+        server.fail_next("sendDocument", ApiError(500, "Internal Server Error"))
+
+        text, apology = await server.say(mara, "/quartal letztes", replies=2)
+
+        assert (text.text or "").startswith("Stundencontrolling Q2/2025")
+        assert apology.text is not None and apology.text.startswith("Entschuldigung, die Grafik")
+        assert "die Grafik und die Datei stunden_2025-Q2_" in apology.text
+        assert "konnten ich gerade nicht senden" in apology.text
+        # Only the document fails now: the chart arrives, the apology names the file.
+        server.fail_next("sendDocument", ApiError(500, "Internal Server Error"))
+        _, photo, apology = await server.say(mara, "/quartal letztes", replies=3)
+        assert photo.photo is not None
+        assert (apology.text or "").startswith("Entschuldigung, die Datei stunden_2025-Q2_")
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bot.telegram" and r.levelno == logging.WARNING
+    ]
+    assert sum("sendPhoto failed" in w for w in warnings) == 1
+    assert sum("sendDocument failed" in w for w in warnings) == 2
+    assert server.token not in caplog.text
+    assert server.token.split(":")[1] not in caplog.text

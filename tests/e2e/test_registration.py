@@ -34,15 +34,15 @@ def test_register_then_help(koopbot: Installation, codes: dict[str, str]) -> Non
     assert anna.say("/start K7QF-3MNA-PX2R") == INVALID
 
     assert anna.say(f"/start {codes['JB']}") == (
-        "Willkommen, Jonas Berg! Du bist registriert als Mitarbeiter*in beim freien Träger bei "
-        "Familienhilfe Weserufer e. V. (Kürzel JB).\n"
+        "Willkommen, Jonas Berg! Du bist registriert als Mitarbeiter*in beim freien Träger "
+        "(Familienhilfe Weserufer e. V., Kürzel JB).\n"
         f"{PRIVACY}\n/hilfe zeigt, was du tun kannst."
     )
     assert anna.say(f"/start {codes['JB']}") == (
         "Du bist bereits als Jonas Berg (JB) registriert. /hilfe zeigt deine Befehle."
     )
 
-    help_text = anna.say("/hilfe")
+    help_text = anna.say("/hilfe alle")
     lines = help_text.splitlines()
     assert lines[0] == (
         "Jonas Berg (JB) – Mitarbeiter*in beim freien Träger, Familienhilfe Weserufer e. V."
@@ -59,15 +59,15 @@ def test_register_then_help(koopbot: Installation, codes: dict[str, str]) -> Non
     assert "/stunden (auch /hours) – Stunden erfassen (Dauer, Fall, Kategorie, Datum)" in details
     assert "    z. B. /stunden 1,5 HB-2025-017 gestern" in details
     # Commands are case-insensitive, and the "!" of Matrix works as well.
-    assert anna.say("!HILFE") == help_text
+    assert anna.say("!HILFE ALLE") == help_text
     assert anna.end() == "Tschüss!\n"
 
 
 def test_help_depends_on_role_and_side(koopbot: Installation, codes: dict[str, str]) -> None:
     mara = koopbot.registered("mara", codes["MK"])
     tobias = koopbot.registered("tobias", codes["TB"])
-    coordinator = _commands(mara.say("/hilfe"))
-    asd = _commands(tobias.say("/hilfe"))
+    coordinator = _commands(mara.say("/hilfe alle"))
+    asd = _commands(tobias.say("/hilfe alle"))
     assert "einladen" in coordinator
     assert "stunden" in coordinator
     assert "stunden" not in asd, "hours are logged by provider staff only"
@@ -80,8 +80,8 @@ def test_help_depends_on_role_and_side(koopbot: Installation, codes: dict[str, s
     code = re.search(r"^([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})$", invite, re.M)
     assert code, invite
     assert invite.startswith(
-        "Einladung für Mitarbeiter*in beim freien Träger, semiprofessionell bei "
-        "Familienhilfe Weserufer e. V.:"
+        "Einladung für Mitarbeiter*in beim freien Träger, semiprofessionell "
+        "(Familienhilfe Weserufer e. V.):"
     )
     valid = expected.today() + timedelta(days=14)
     assert f"Gültig bis {expected.d(valid)}, nur einmal verwendbar." in invite

@@ -43,8 +43,8 @@ async def test_a_malformed_telegram_token_is_one_line(tmp_path: Path) -> None:
     code, err = await _run(tmp_path, KOOPBOT_TELEGRAM__TOKEN=secret)
     assert code == 2
     assert err.splitlines() == [
-        "koopbot: telegram.token (KOOPBOT_TELEGRAM__TOKEN): not a BotFather token like "
-        "123456789:AA… (not shown)"
+        "koopbot: telegram.token (KOOPBOT_TELEGRAM__TOKEN): kein BotFather-Token wie "
+        "123456789:AA… (nicht angezeigt)"
     ]
     assert secret not in err
 
@@ -62,7 +62,7 @@ async def test_a_token_telegram_does_not_know_is_one_line(
     )
     assert code == 2
     assert err.splitlines() == [
-        "koopbot: telegram.token: Telegram rejected the token (InvalidToken)"
+        "koopbot: telegram.token: Telegram hat das Token abgelehnt (InvalidToken)"
     ], err
     assert unknown not in err
     assert unknown not in (tmp_path / "data" / "koopbot.log").read_text(encoding="utf-8")
@@ -80,5 +80,5 @@ async def test_a_bad_setting_is_one_line(tmp_path: Path, key: str, value: str, n
     code, err = await _run(tmp_path, **{key: value})
     assert code == 2
     [line] = err.splitlines()
-    assert line.startswith(f"koopbot: invalid configuration: {named}"), line
+    assert line.startswith(f"koopbot: ungültige Konfiguration: {named}"), line
     assert "Traceback" not in err

@@ -102,18 +102,18 @@ async def test_a_coordinator_uses_every_core_command(
 
     assert "/fall_neu" in await say("/hilfe")
     created = await say(
-        "/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB asd=TB empfehlung=fk "
+        "/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB asd=TB empfehlung=fk "
         "kinderschutz=nein"
     )
     # D1 with Easter 2025: start 07.03. + 6 weeks = Good Friday, so the action plan is due 22.04.
-    assert "Fall HB-2025-017 angelegt" in created and "Handlungsplan – Di 22.04.2025" in created
-    assert "HB-2025-017" in await say("/faelle")
-    assert "Ersthilfeplan gültig bis 06.09.2025" in await say("/fall HB-2025-017")
+    assert "Fall HB-2025-117 angelegt" in created and "Handlungsplan – Di 22.04.2025" in created
+    assert "HB-2025-117" in await say("/faelle")
+    assert "Ersthilfeplan gültig bis 06.09.2025" in await say("/fall HB-2025-117")
     # D3: HPG on Mon 02.06.2025, report 6 weeks before lands on Easter Monday -> Thu 17.04.
-    assert "Bericht – Do 17.04.2025" in await say("/hpg HB-2025-017 02.06.2025 10:00")
+    assert "Bericht – Do 17.04.2025" in await say("/hpg HB-2025-117 02.06.2025 10:00")
     # D4: 7 working days after Mon 07.04.2025 (Good Friday and Easter Monday excluded).
-    assert "Abstimmungsgespräch – Mi 16.04.2025" in await say("/abstimmung HB-2025-017")
-    assert "1,5 Std. direkt" in await say("/stunden 1,5 HB-2025-017")
+    assert "Abstimmungsgespräch – Mi 16.04.2025" in await say("/abstimmung HB-2025-117")
+    assert "1,5 Std. direkt" in await say("/stunden 1,5 HB-2025-117")
     assert "6 Teilnehmende" in await say("/stunden 2 gruppe teilnehmer=6 gestern")
     assert "Deine Stunden" in await say("/meinestunden")
     assert "Zurückgenommen" in await say("/stunden_zurueck")
@@ -138,9 +138,9 @@ async def test_a_coordinator_uses_every_core_command(
     (hello,) = await server.say(nina, "/hilfe")
     assert hello.text is not None and hello.text.startswith("Nina")
 
-    assert "Ein Fall kann nur" in await say("/fall_schliessen HB-2025-017 30.09.2025")
-    closed = await say("/fall_schliessen HB-2025-017 07.04.2025")
-    assert "HB-2025-017" in closed and "beendet" in closed.lower()
+    assert "Ein Fall kann nur" in await say("/fall_schliessen HB-2025-117 30.09.2025")
+    closed = await say("/fall_schliessen HB-2025-117 07.04.2025")
+    assert "HB-2025-117" in closed and "beendet" in closed.lower()
 
 
 async def test_bad_input_gets_a_german_answer(
@@ -236,7 +236,7 @@ async def test_a_429_is_waited_out_and_no_message_is_lost(
     replies = sent[before:]
     assert "Notfallkontakt" in (replies[0].text or "")
     assert "AG 78" in (replies[1].text or "")
-    assert "Das kannst du tun" in (replies[2].text or "")
+    assert "Das Wichtigste" in (replies[2].text or "")
     throttled = [e for m, e in server.errors if e.code == 429 and m == "sendMessage"]
     assert throttled and all(e.retry_after and e.retry_after >= 1 for e in throttled)
 
@@ -420,5 +420,54 @@ async def test_koopbot_run_starts_telegram_when_a_token_is_configured(
             process.kill()
             await process.wait()
     log = (tmp_path / "data" / "koopbot.log").read_text(encoding="utf-8")
+    assert "Telegram: @koopbot_test_bot is running" in log
+    assert server.token not in log
+
+
+async def test_a_refused_command_menu_does_not_stop_the_adapter(
+    bot: Bot, server: TelegramTestServer, codes: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14, item 14: setMyCommands answered with HTTP 500 at start: a warning, and koopbot
+    keeps answering (so `koopbot run` and its other services keep running)."""
+    server.fail_next("setMyCommands", ApiError(500, "Internal Server Error"))
+    async with running_adapter(bot, server):
+        mara = server.user("Mara")
+        (welcome,) = await server.say(mara, f"/start {codes['MK']}")
+        assert (welcome.text or "").startswith("Willkommen, Mara Koch")
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bot.telegram" and r.levelno == logging.WARNING
+    ]
+    assert any("setMyCommands failed" in w for w in warnings), warnings
+    assert server.token not in caplog.text
+
+
+async def test_koopbot_run_goes_on_when_set_my_commands_fails(
+    server: TelegramTestServer, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "KOOPBOT_DATA_DIR": str(tmp_path / "data"),
+        "KOOPBOT_SERVICES": '["scheduler"]',
+        "KOOPBOT_TELEGRAM__TOKEN": server.token,
+        "KOOPBOT_TELEGRAM__BASE_URL": server.base_url,
+        "KOOPBOT_TELEGRAM__BASE_FILE_URL": server.base_file_url,
+        "KOOPBOT_TELEGRAM__POLL_TIMEOUT": "5",
+    }
+    env.pop("KOOPBOT_CONFIG", None)
+    server.fail_next("setMyCommands", ApiError(500, "Internal Server Error"))
+    process = await asyncio.create_subprocess_exec(str(KOOPBOT), "run", env=env)
+    try:
+        await server.wait_for(lambda: any(m == "getUpdates" for m, _ in server.calls), timeout=30)
+        assert process.returncode is None  # still running: polling, scheduler beside it
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = (tmp_path / "data" / "koopbot.log").read_text(encoding="utf-8")
+    assert "setMyCommands failed" in log
     assert "Telegram: @koopbot_test_bot is running" in log
     assert server.token not in log

@@ -37,7 +37,7 @@ from tests.integration.helpers import (
 )
 
 _INVITE_CODE = re.compile(r"\b[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}\b")
-CODE = "HB-2025-017"
+CODE = "HB-2025-117"
 
 
 @BOTH_BACKENDS

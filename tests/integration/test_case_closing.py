@@ -16,7 +16,7 @@ from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, audit_trail, staff_id
 from tests.reminder_fakes import RecordingMessenger
 
-CASE = "HB-2025-017"
+CASE = "HB-2025-117"
 JB, TB = "user-jb", "user-tb"
 
 
@@ -39,7 +39,7 @@ async def test_closing_cancels_the_meetings_still_to_come(
 
     reply = tb.say(f"/fall_schliessen {CASE} 16.05.2025")
 
-    assert "Fall HB-2025-017 zum 16.05.2025 beendet." in reply
+    assert "Fall HB-2025-117 zum 16.05.2025 beendet." in reply
     assert "abgesagt: Hilfeplangespräch am Mo 02.06.2025, 10:00" in reply
     # The report due before the HPG (Thu 17.04.) follows the meeting; the action plan, due
     # Tue 22.04. before the end, stays open (C4).

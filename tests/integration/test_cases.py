@@ -22,24 +22,24 @@ from tests.integration.helpers import (
 
 pytestmark = BOTH_BACKENDS
 
-NEW_CASE = "/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB asd=TB"
+NEW_CASE = "/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB asd=TB"
 
 
 def test_new_case_derives_the_domain_deadlines(db: Database, demo: dict[str, ChatUser]) -> None:
     reply = demo["TB"].say(NEW_CASE)
     assert reply.splitlines()[:3] == [
-        "Fall HB-2025-017 angelegt (§ 30 SGB VIII, Beginn 07.03.2025).",
+        "Fall HB-2025-117 angelegt (§ 30 SGB VIII, Beginn 07.03.2025).",
         "Zuständig: Jonas Berg (JB) · Tobias Brandt (TB)",
         "Fristen:",
     ]
     # D1: Fri 07.03. + 6 weeks is Good Friday, then Easter Monday: Tue 22.04.2025.
-    assert "HB-2025-017 Handlungsplan – Di 22.04.2025 (in 15 Tagen)" in reply
+    assert "HB-2025-117 Handlungsplan – Di 22.04.2025 (in 15 Tagen)" in reply
     # D5: the first plan holds until Sat 06.09.2025; the follow-up HPG by the Friday before.
-    assert "HB-2025-017 Folge-Hilfeplangespräch – Fr 05.09.2025" in reply
+    assert "HB-2025-117 Folge-Hilfeplangespräch – Fr 05.09.2025" in reply
     # D2: first report 6 months from the start, Sun 07.09.2025 -> Mon 08.09.2025.
-    assert "HB-2025-017 Bericht – Mo 08.09.2025" in reply
+    assert "HB-2025-117 Bericht – Mo 08.09.2025" in reply
 
-    case = case_of(db, "HB-2025-017")
+    case = case_of(db, "HB-2025-117")
     assert case.legal_basis is LegalBasis.p30
     assert case.start_date == date(2025, 3, 7)
     assert case.provider_staff_id == staff_id(db, "JB")
@@ -47,15 +47,15 @@ def test_new_case_derives_the_domain_deadlines(db: Database, demo: dict[str, Cha
     assert not case.child_protection
     assert case.recommended_staff_type is StaffType.fachkraft
     assert case.report_interval_months is None
-    assert open_dues(db, "HB-2025-017") == {
+    assert open_dues(db, "HB-2025-117") == {
         DeadlineKind.action_plan: [date(2025, 4, 22)],
         DeadlineKind.help_plan_review: [date(2025, 9, 5)],
         DeadlineKind.report: [date(2025, 9, 8)],
     }
-    assert [d.rule[:5] for d in deadlines_of(db, "HB-2025-017")] == ["C1/D1", "C1/D5", "C1/D2"]
+    assert [d.rule[:5] for d in deadlines_of(db, "HB-2025-117")] == ["C1/D1", "C1/D5", "C1/D2"]
     assert audit_trail(db)[-1] == (staff_id(db, "TB"), "create", "case")
 
-    shown = demo["JB"].say("/fall HB-2025-017")  # the provider side sees it too
+    shown = demo["JB"].say("/fall HB-2025-117")  # the provider side sees it too
     assert "Hilfebeginn: 07.03.2025 · Ersthilfeplan gültig bis 06.09.2025" in shown
     assert "Berichte alle 6 Monate" in shown
 
@@ -90,17 +90,20 @@ def test_reports_are_counted_from_the_start_not_chained(
 def test_duplicate_case_code_is_refused(db: Database, demo: dict[str, ChatUser]) -> None:
     demo["TB"].say(NEW_CASE)
     before = row_counts(db)
-    reply = demo["TB"].say(NEW_CASE.replace("HB-2025-017", "hb-2025-017"))
-    assert reply == "Den Fall HB-2025-017 gibt es schon. /fall HB-2025-017 zeigt ihn."
+    reply = demo["TB"].say(NEW_CASE.replace("HB-2025-117", "hb-2025-117"))
+    assert reply == "Den Fall HB-2025-117 gibt es schon. /fall HB-2025-117 zeigt ihn."
+    # The demo's README case too (issue 14), in whatever case it is typed.
+    readme = demo["TB"].say(NEW_CASE.replace("HB-2025-117", "hb-2025-017"))
+    assert readme == "Den Fall HB-2025-017 gibt es schon. /fall HB-2025-017 zeigt ihn."
     assert row_counts(db) == before
 
 
 def test_unknown_or_wrong_side_staff_handle(db: Database, demo: dict[str, ChatUser]) -> None:
     before = row_counts(db)
-    reply = demo["TB"].say("/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=XY asd=TB")
+    reply = demo["TB"].say("/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=XY asd=TB")
     assert reply.startswith("Unter dem Kürzel ")
     assert "finde ich keine Mitarbeiterin eines freien Trägers." in reply
-    reply = demo["TB"].say("/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB asd=MK")
+    reply = demo["TB"].say("/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB asd=MK")
     assert "finde ich keine ASD-Fachkraft." in reply
     assert row_counts(db) == before
 
@@ -201,9 +204,9 @@ def test_case_commands_follow_roles_and_visibility(db: Database, demo: dict[str,
     demo["TB"].say(NEW_CASE)
     before = row_counts(db)
     # The semi-professional colleague is not responsible for the case: it does not exist for her.
-    assert demo["LW"].say("/fall HB-2025-017") == texts.unknown_case("HB-2025-017")
-    assert demo["LW"].say("/hpg HB-2025-017 02.06.2025") == texts.unknown_case("HB-2025-017")
-    assert "dürfen ASD-Fachkräfte" in demo["JB"].say("/zuweisen HB-2025-017 traeger=TS")
-    assert "dürfen ASD-Fachkräfte" in demo["JB"].say("/fall_schliessen HB-2025-017")
+    assert demo["LW"].say("/fall HB-2025-117") == texts.unknown_case("HB-2025-117")
+    assert demo["LW"].say("/hpg HB-2025-117 02.06.2025") == texts.unknown_case("HB-2025-117")
+    assert "dürfen ASD-Fachkräfte" in demo["JB"].say("/zuweisen HB-2025-117 traeger=TS")
+    assert "dürfen ASD-Fachkräfte" in demo["JB"].say("/fall_schliessen HB-2025-117")
     assert row_counts(db) == before
-    assert all(d.status is DeadlineStatus.open for d in deadlines_of(db, "HB-2025-017"))
+    assert all(d.status is DeadlineStatus.open for d in deadlines_of(db, "HB-2025-117"))

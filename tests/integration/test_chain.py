@@ -29,7 +29,7 @@ from tests.integration.helpers import (
 pytestmark = BOTH_BACKENDS
 
 BERLIN = ZoneInfo("Europe/Berlin")
-CODE = "HB-2025-017"
+CODE = "HB-2025-117"
 NEW_CASE = f"/fall_neu {CODE} §30 beginn=07.03.2025 traeger=JB asd=TB"
 
 
@@ -89,7 +89,7 @@ def test_hpg_adds_moves_and_cancels_its_report(db: Database, demo: dict[str, Cha
 def test_hpg_after_the_first_plan_ends_gets_a_warning(demo: dict[str, ChatUser]) -> None:
     demo["TB"].say(NEW_CASE)
     reply = demo["TB"].say(f"/hpg {CODE} 15.09.2025")
-    assert "Hilfeplangespräch für HB-2025-017 eingetragen: Mo 15.09.2025, 09:00." in reply
+    assert "Hilfeplangespräch für HB-2025-117 eingetragen: Mo 15.09.2025, 09:00." in reply
     assert "Achtung: Der Ersthilfeplan gilt nur bis 06.09.2025." in reply
 
 

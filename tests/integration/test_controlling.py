@@ -433,4 +433,4 @@ def test_console_saves_attachments_and_cli_exports(
         timeout=60,
         check=False,
     )
-    assert bad.returncode == 2 and "neither a quarter" in bad.stderr
+    assert bad.returncode == 2 and "ist weder ein Quartal" in bad.stderr

@@ -77,11 +77,12 @@ def test_fristen_alle_has_no_horizon(db: Database, demo: dict[str, ChatUser]) ->
 
 def test_coordinators_see_their_whole_organisation(db: Database, demo: dict[str, ChatUser]) -> None:
     all_codes = {"HB-2026-011", "HB-2026-007", "HB-2026-003", "HB-2025-041", "HB-2025-029"}
+    readme_case = {"HB-2025-017"}  # MK's and EL's own (issue 14: the README's example)
     provider_lead = _rows(demo["MK"].say("/fristen alle"))
-    assert {r[2] for r in provider_lead} == all_codes | {"Organisation"}
+    assert {r[2] for r in provider_lead} == all_codes | readme_case | {"Organisation"}
     asd_lead = _rows(demo["EL"].say("/fristen alle"))
-    assert {r[2] for r in asd_lead} == all_codes
-    # The ASD caseworker is responsible for all five demo cases, but not for the C5 report.
+    assert {r[2] for r in asd_lead} == all_codes | readme_case
+    # The ASD caseworker is responsible for five demo cases, but not for the C5 report.
     assert {r[2] for r in _rows(demo["TB"].say("/fristen alle"))} == all_codes
 
 
@@ -105,11 +106,11 @@ def test_annual_report_goes_to_provider_coordinators(
 
 
 def test_another_caseworkers_case_is_not_shown(db: Database, demo: dict[str, ChatUser]) -> None:
-    demo["TB"].say("/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=TS")
-    assert "HB-2025-017" in demo["TS"].say("/fristen")
+    demo["TB"].say("/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=TS")
+    assert "HB-2025-117" in demo["TS"].say("/fristen")
     for handle in ("JB", "LW"):
-        assert "HB-2025-017" not in demo[handle].say("/fristen alle")
-        assert "HB-2025-017" not in demo[handle].say("/faelle")
+        assert "HB-2025-117" not in demo[handle].say("/fristen alle")
+        assert "HB-2025-117" not in demo[handle].say("/faelle")
 
 
 def test_no_deadlines_answers(demo: dict[str, ChatUser]) -> None:
@@ -129,8 +130,8 @@ def test_case_list_and_case_overview(db: Database, demo: dict[str, ChatUser]) ->
         r"\(in 30 Tagen\)",
         second,
     )
-    assert demo["MK"].say("/faelle").startswith("5 Fälle:")
-    assert demo["EL"].say("/faelle").startswith("5 Fälle:")
+    assert demo["MK"].say("/faelle").startswith("6 Fälle:")
+    assert demo["EL"].say("/faelle").startswith("6 Fälle:")
     lea = demo["LW"].say("/faelle").splitlines()
     assert len(lea) == 2 and lea[1].startswith("HB-2026-007 – § 30 SGB VIII")
 

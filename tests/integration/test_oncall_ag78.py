@@ -126,9 +126,9 @@ def test_ag78_lists_upcoming_sessions_only(demo: dict[str, ChatUser]) -> None:
     place = ", Kreishaus, Sitzungssaal 2"
     assert reply.splitlines() == [
         "AG 78 – kommende Termine:",
-        f"Fr 09.05.2025, 09:00–12:00 Sitzung: Sitzung 2. Quartal 2025{place}",
-        f"Fr 08.08.2025, 09:00–12:00 Sitzung: Sitzung 3. Quartal 2025{place}",
-        f"Fr 14.11.2025, 09:00–12:00 Sitzung: Sitzung 4. Quartal 2025{place}",
+        f"Fr 09.05.2025, 09:00–12:00 Sitzung 2. Quartal 2025{place}",
+        f"Fr 08.08.2025, 09:00–12:00 Sitzung 3. Quartal 2025{place}",
+        f"Fr 14.11.2025, 09:00–12:00 Sitzung 4. Quartal 2025{place}",
     ]
     assert demo["JB"].say("/ag78", private=False) == reply
 
@@ -148,10 +148,10 @@ def test_ag78_alle_includes_the_seed_dates(demo: dict[str, ChatUser]) -> None:
     place = ", Kreishaus, Sitzungssaal 2"
     # Seed 003 calls 20.03.2023 a Wednesday; it was a Monday (A2).
     assert lines[1:6] == [
-        f"Fr 27.01.2023, 09:00–12:00 Sitzung: 1. Sitzung AG 78 HzE{place}",
-        f"Mo 20.03.2023, 09:00–16:00 Workshop: Fachaustausch (Workshop){place}",
-        f"Fr 12.05.2023, 09:00–12:00 Sitzung: Sitzung 2. Quartal{place}",
-        f"Fr 01.09.2023, 09:00–12:00 Sitzung: Sitzung 3. Quartal{place}",
-        f"Fr 13.10.2023, 09:00–12:00 Sitzung: Sitzung 4. Quartal{place}",
+        f"Fr 27.01.2023, 09:00–12:00 1. Sitzung AG 78 HzE{place}",
+        f"Mo 20.03.2023, 09:00–16:00 Fachaustausch (Workshop){place}",
+        f"Fr 12.05.2023, 09:00–12:00 Sitzung 2. Quartal{place}",
+        f"Fr 01.09.2023, 09:00–12:00 Sitzung 3. Quartal{place}",
+        f"Fr 13.10.2023, 09:00–12:00 Sitzung 4. Quartal{place}",
     ]
     assert len(lines) == 9 and lines[6].startswith("Fr 09.05.2025")

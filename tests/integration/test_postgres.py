@@ -36,17 +36,17 @@ START = datetime(2025, 4, 7, 10, 0, tzinfo=BERLIN)
 SCRIPT: list[tuple[str, str] | datetime] = [
     ("MK", "/faelle"),
     ("MK", "/fristen alle"),
-    ("TB", "/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB kinderschutz=ja empfehlung=fk"),
+    ("TB", "/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB kinderschutz=ja empfehlung=fk"),
     ("TB", "/fall_neu HB-2025-018 §31 beginn=01.04.2025 traeger=LW bericht=3"),
-    ("TB", "/hpg HB-2025-017 02.06.2025 10:00"),
-    ("JB", "/hpg HB-2025-017 03.06.2025 14:30"),
-    ("JB", "/stunden 1,5 HB-2025-017"),
+    ("TB", "/hpg HB-2025-117 02.06.2025 10:00"),
+    ("JB", "/hpg HB-2025-117 03.06.2025 14:30"),
+    ("JB", "/stunden 1,5 HB-2025-117"),
     ("JB", "/stunden 2 gruppe teilnehmer=6 gestern"),
     ("LW", "/stunden 12 netzwerk 01.04."),
     ("LW", "/stunden 12 beratung 01.04."),
     ("LW", "/stunden 1 fallunspezifisch 01.04."),
     datetime(2025, 4, 10, 11, 0, tzinfo=BERLIN),
-    ("JB", "/abstimmung HB-2025-017"),
+    ("JB", "/abstimmung HB-2025-117"),
     ("JB", "/fristen"),
     ("JB", "/erledigt 23"),
     ("JB", "/meinestunden monat"),
@@ -58,7 +58,7 @@ SCRIPT: list[tuple[str, str] | datetime] = [
     ("TS", "/notfall"),
     ("LW", "/ag78 alle"),
     ("MK", "/faelle alle"),
-    ("TB", "/fall HB-2025-017"),
+    ("TB", "/fall HB-2025-117"),
 ]
 
 
@@ -133,7 +133,7 @@ def test_session_database_is_fresh_and_named_for_tests(
 def test_emptying_between_tests_leaves_a_new_database(
     backend: str, truncate: bool, db: Database, pg_engine: Engine, demo: dict[str, ChatUser]
 ) -> None:
-    demo["TB"].say("/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB")
+    demo["TB"].say("/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB")
     assert row_counts(db)["audit_log"] > 0 and row_counts(db)["deadline"] > 0
     with pg_engine.begin() as conn:
         empty_all_tables(conn, truncate=truncate)

@@ -35,8 +35,8 @@ def test_invite_code_registers_once(
     jonas = ChatUser(bot, "tg-1001", transport="telegram")
     reply = jonas.say(f"/start {demo_codes['JB']}")
     assert reply.startswith("Willkommen, Jonas Berg!")
-    assert "Mitarbeiter*in beim freien Träger bei Familienhilfe Weserufer e. V." in reply
-    assert "(Kürzel JB)" in reply
+    assert "Mitarbeiter*in beim freien Träger (Familienhilfe Weserufer e. V., Kürzel" in reply
+    assert ", Kürzel JB)" in reply
     assert "niemals Namen von Klient*innen" in reply  # P1: the welcome carries the privacy note
 
     jb = staff_id(db, "JB")
@@ -96,7 +96,7 @@ STRANGER_TEXTS = (
     "/fristen",
     "/faelle",
     "/fall HB-2026-011",
-    "/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB asd=TB",
+    "/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB asd=TB",
     "/stunden 1,5 HB-2026-011",
     "/erledigt 1",
     "/einladen koordination",
@@ -133,7 +133,7 @@ def test_stranger_start_without_valid_code(
 
 
 def test_help_is_role_specific(demo: dict[str, ChatUser]) -> None:
-    asd_caseworker = demo["TB"].say("/hilfe")
+    asd_caseworker = demo["TB"].say("/hilfe alle")
     assert asd_caseworker.startswith(
         "Tobias Brandt (TB) – Fachkraft im ASD, ASD Stadtteilbüro Nord"
     )
@@ -141,19 +141,19 @@ def test_help_is_role_specific(demo: dict[str, ChatUser]) -> None:
     assert "/stunden" not in asd_caseworker and "/meinestunden" not in asd_caseworker
     assert "/einladen" not in asd_caseworker
 
-    provider_caseworker = demo["JB"].say("/hilfe")
+    provider_caseworker = demo["JB"].say("/hilfe alle")
     assert "Mitarbeiter*in beim freien Träger" in provider_caseworker
     assert "/stunden" in provider_caseworker and "/stunden_zurueck" in provider_caseworker
     assert "/einladen" not in provider_caseworker
 
-    provider_coordinator = demo["MK"].say("/hilfe")
+    provider_coordinator = demo["MK"].say("/hilfe alle")
     assert "/einladen" in provider_coordinator and "/stunden" in provider_coordinator
 
-    asd_lead = demo["EL"].say("/hilfe")
+    asd_lead = demo["EL"].say("/hilfe alle")
     assert "Leitung im ASD" in asd_lead
     assert "/einladen" in asd_lead and "/stunden" not in asd_lead
 
-    in_group = demo["JB"].say("/hilfe", private=False)
+    in_group = demo["JB"].say("/hilfe alle", private=False)
     assert "/notfall" in in_group and "/ag78" in in_group
     assert "/fristen" not in in_group and "/stunden" not in in_group
 
@@ -164,7 +164,7 @@ def test_coordinator_invites_a_new_person(
     mark = last_audit_id(db)
     reply = demo["MK"].say("/einladen mitarbeiter typ=fk")
     assert reply.startswith(
-        "Einladung für Mitarbeiter*in beim freien Träger, Fachkraft bei Familienhilfe Weserufer e. V.:"
+        "Einladung für Mitarbeiter*in beim freien Träger, Fachkraft (Familienhilfe Weserufer e. V.):"
     )
     assert "Gültig bis 21.04.2025, nur einmal verwendbar." in reply
     found = _INVITE_CODE.findall(reply)
@@ -178,7 +178,7 @@ def test_coordinator_invites_a_new_person(
     anna = ChatUser(bot, "anna-phone")
     welcome = anna.say(f"/start {code} Anna Beispiel")
     assert welcome.startswith("Willkommen, Anna Beispiel!")
-    assert "(Kürzel AB)" in welcome
+    assert ", Kürzel AB)" in welcome
     staff = one_row(db, Staff, Staff.handle == "AB")
     provider = one_row(db, Organisation, Organisation.kind == OrgKind.provider)
     assert (staff.name, staff.role, staff.staff_type, staff.organisation_id) == (

@@ -43,7 +43,7 @@ def d14_rows(db: Database, deadline_id: int) -> list[OutboxEntry]:
 
 
 def open_cases(demo: dict[str, ChatUser], n: int) -> list[int]:
-    """n more cases like HB-2025-017: action plans due 22.04., reminded 08.04. 08:00."""
+    """n more cases like HB-2025-117: action plans due 22.04., reminded 08.04. 08:00."""
     ids = []
     for i in range(n):
         reply = demo["EL"].say(

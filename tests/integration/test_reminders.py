@@ -22,7 +22,7 @@ from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows
 from tests.reminder_fakes import RecordingMessenger
 
-CASE = "HB-2025-017"
+CASE = "HB-2025-117"
 LABEL = f"{CASE} Handlungsplan"
 JB, TB, MK, EL = "user-jb", "user-tb", "user-mk", "user-el"
 
@@ -59,7 +59,7 @@ def engine(settings: Settings, db: Database, clock: FixedClock, bot: Bot) -> Eng
 
 @pytest.fixture
 def case_number(demo: dict[str, ChatUser]) -> int:
-    """HB-2025-017 from the DOMAIN.md D1 example: the action plan is due Tue 22.04.2025."""
+    """The DOMAIN.md D1 example (there HB-2025-017, taken by the demo): the action plan is due Tue 22.04.2025."""
     reply = demo["EL"].say(
         f"/fall_neu {CASE} §30 beginn=07.03.2025 traeger=JB asd=TB empfehlung=fk kinderschutz=nein"
     )

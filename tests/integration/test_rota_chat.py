@@ -390,7 +390,7 @@ async def test_absent_persons_reminders_go_to_the_deputy_until_they_return(
     demo: dict[str, ChatUser], clock: FixedClock, engine: Engine, db: Database
 ) -> None:
     reply = demo["EL"].say(
-        "/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB asd=TB empfehlung=fk kinderschutz=nein"
+        "/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB asd=TB empfehlung=fk kinderschutz=nein"
     )
     assert "Handlungsplan – Di 22.04.2025" in reply
     demo["MK"].say("/vertreter JB TS")  # a coordinator sets JB's deputy
@@ -398,7 +398,7 @@ async def test_absent_persons_reminders_go_to_the_deputy_until_they_return(
         "/abwesend urlaub 14.04.-23.04."
     )
     await engine.run_until(at(25, 4, 12), step=timedelta(hours=2))
-    label = "HB-2025-017 Handlungsplan"
+    label = "HB-2025-117 Handlungsplan"
     jb = [t for t, _ in engine.messenger.lines(JB, label)]
     ts = [t for t, _ in engine.messenger.lines(TS, label)]
     # Before the absence JB himself (14 days before: Tue 08.04.); during it TS (7 days before,
@@ -415,7 +415,7 @@ async def test_absent_escalation_recipient_is_replaced_by_the_team_deputy(
     demo: dict[str, ChatUser], clock: FixedClock, engine: Engine
 ) -> None:
     demo["EL"].say(
-        "/fall_neu HB-2025-017 §30 beginn=07.03.2025 traeger=JB asd=TB empfehlung=fk kinderschutz=nein"
+        "/fall_neu HB-2025-117 §30 beginn=07.03.2025 traeger=JB asd=TB empfehlung=fk kinderschutz=nein"
     )
     assert "Lea Wolf" in demo["MK"].say('/vertreter team="Ambulante Hilfen" LW')
     demo["MK"].say("/abwesend krank 24.04.-30.04.")  # the coordinator, no own deputy

@@ -116,13 +116,13 @@ async def test_rate_limiter_hands_the_429_over_when_asked_not_to_retry() -> None
 @pytest.mark.parametrize(
     ("values", "complaint"),
     [
-        ({"mode": "webhook"}, "webhook_url is required"),
-        ({"mode": "webhook", "webhook_url": "https://x.example/h"}, "webhook_secret is required"),
+        ({"mode": "webhook"}, "webhook_url fehlt"),
+        ({"mode": "webhook", "webhook_url": "https://x.example/h"}, "webhook_secret fehlt"),
         (
             {"mode": "webhook", "webhook_url": "https://x.example/h", "webhook_secret": "a b"},
-            "webhook_secret is required",
+            "webhook_secret fehlt",
         ),
-        ({"webhook_path": "telegram"}, "must start with /"),
+        ({"webhook_path": "telegram"}, "muss mit / beginnen"),
     ],
 )
 def test_bad_telegram_settings_name_the_key(values: dict[str, str], complaint: str) -> None:
@@ -136,5 +136,5 @@ def test_a_malformed_token_is_refused_without_echoing_it(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as caught:
         TelegramSettings(token_file=secret_file).read_token()
     assert "not-a-token" not in str(caught.value)
-    with pytest.raises(ConfigError, match="no token"):
+    with pytest.raises(ConfigError, match="kein Token"):
         TelegramSettings().read_token()

@@ -15,7 +15,7 @@ from bot.outgoing import DeliveryError, FailureKind, Recipient
 from storage.models import MatrixEvent
 from storage.staff import link_identity, staff_by_handle
 
-CASE = "HB-2025-017"
+CASE = "HB-2025-117"
 
 
 async def test_every_feature_from_an_encrypted_direct_chat(world: MatrixWorld) -> None:

@@ -78,9 +78,9 @@ async def test_element_user_trusts_every_answer_across_restart_and_restore(
             world, store, "status", env={"KOOPBOT_MATRIX__RECOVERY_KEY": recovery_key}
         )
         assert status.returncode == 0, status.stdout + status.stderr
-        assert f"device:                       {new_device}" in status.stdout
-        assert "device signed by the bot:     yes" in status.stdout
-        assert "recovery key:                 matches" in status.stdout
+        assert f"Gerät:                             {new_device}" in status.stdout
+        assert "Gerät vom Bot signiert:            ja" in status.stdout
+        assert "Wiederherstellungsschlüssel:       passt" in status.stdout
         wrong = koopbot_cli(
             world,
             store,
@@ -172,7 +172,9 @@ async def test_lost_store_without_recovery_key_is_refused_then_reset_with_the_pa
         status = koopbot_cli(
             world, store, "status", env={"KOOPBOT_MATRIX__RECOVERY_KEY": recovery_key[1]}
         )
-        assert status.returncode == 0 and "recovery key:                 matches" in status.stdout
+        assert (
+            status.returncode == 0 and "Wiederherstellungsschlüssel:       passt" in status.stdout
+        )
 
 
 async def test_a_recovery_key_made_before_the_first_start_is_the_one_used(
@@ -188,5 +190,5 @@ async def test_a_recovery_key_made_before_the_first_start_is_the_one_used(
     await world.start_bot()
     status = koopbot_cli(world, store, "status", env={"KOOPBOT_MATRIX__RECOVERY_KEY": match[1]})
     assert status.returncode == 0, status.stdout + status.stderr
-    assert "recovery key:                 matches" in status.stdout
+    assert "Wiederherstellungsschlüssel:       passt" in status.stdout
     assert koopbot_cli(world, store, "recovery-key").returncode == 1  # shown once only
