@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import log_format
 from config.settings import ConfigError, Settings, load_settings
 from storage.db import Database
 
@@ -62,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 def _setup_logging(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(settings.data_dir / "koopbot.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(log_format.formatter(settings))
     root = logging.getLogger()
     root.setLevel(settings.log_level)
     root.addHandler(handler)

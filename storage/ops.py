@@ -1,0 +1,86 @@
+"""What operations reads at scrape time (issue 16): the outbox by state and transport, and the
+rows that are due but not sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlmodel import Session, SQLModel
+
+from storage.outbox import PENDING, SENDING
+
+_OUTBOX = SQLModel.metadata.tables["reminder_outbox"]
+_IDENTITY = SQLModel.metadata.tables["messenger_identity"]
+# Sent and cancelled rows are history (the send counters count them); counting them on every
+# scrape would cost time that grows with the years.
+OPEN_STATES = (PENDING, SENDING, "failed")
+# Failures of the messenger as a whole; blocked and unknown people are their own problem.
+MESSENGER_ERRORS = ("network",)
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """A row whose send failed for a messenger-wide reason and waits for its next attempt."""
+
+    item_type: str
+    fire_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxSnapshot:
+    rows: dict[tuple[str, str], int]  # (state, transport of the recipient) -> rows
+    oldest_due_send_after: datetime | None  # of rows due now that nobody is sending
+    retrying: list[Retrying]  # oldest first, at most `limit`
+
+
+def outbox_snapshot(session: Session, now: datetime, limit: int = 200) -> OutboxSnapshot:
+    """Three small queries; the transport of an unsent row is its recipient's newest account."""
+    newest = (
+        select(_IDENTITY.c.staff_id, func.max(_IDENTITY.c.id).label("id"))
+        .group_by(_IDENTITY.c.staff_id)
+        .subquery()
+    )
+    transport = func.coalesce(_OUTBOX.c.transport, _IDENTITY.c.transport, "none")
+    counts = session.execute(
+        select(_OUTBOX.c.status, transport, func.count())
+        .select_from(
+            _OUTBOX.outerjoin(newest, newest.c.staff_id == _OUTBOX.c.staff_id).outerjoin(
+                _IDENTITY, _IDENTITY.c.id == newest.c.id
+            )
+        )
+        .where(_OUTBOX.c.status.in_(OPEN_STATES))
+        .group_by(_OUTBOX.c.status, transport)
+    )
+    rows = {(str(status), str(name)): int(n) for status, name, n in counts}
+    # Pending rows due now, and rows whose sender's lease ran out: both wait for a dispatcher.
+    oldest = session.execute(
+        select(func.min(_OUTBOX.c.send_after)).where(
+            _OUTBOX.c.status.in_((PENDING, SENDING)),
+            _OUTBOX.c.send_after <= now,
+            or_(_OUTBOX.c.status == SENDING, _OUTBOX.c.attempts == 0),
+        )
+    ).scalar_one_or_none()
+    retrying = [
+        Retrying(item_type, fire_at, created_at)
+        for item_type, fire_at, created_at in session.execute(
+            select(_OUTBOX.c.item_type, _OUTBOX.c.fire_at, _OUTBOX.c.created_at)
+            .where(
+                and_(
+                    _OUTBOX.c.status == PENDING,
+                    _OUTBOX.c.attempts > 0,
+                    _OUTBOX.c.last_error.in_(MESSENGER_ERRORS),
+                )
+            )
+            .order_by(_OUTBOX.c.fire_at)
+            .limit(limit)
+        )
+    ]
+    return OutboxSnapshot(rows, oldest, retrying)
+
+
+def database_answers(session: Session) -> None:
+    """Raises unless the database answers."""
+    session.execute(select(1)).scalar_one()
