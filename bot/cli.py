@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.import_cli import add_parser as add_import
 
     add_import(sub)
+    from bot.backup_cli import add_parser as add_backup
+
+    add_backup(sub)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -156,6 +159,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
         from bot.export_cli import run as run_export
 
         return run_export(args, settings, db, clock.now())
+    if args.command in ("backup", "restore"):
+        from bot.backup_cli import run as run_backup
+
+        return run_backup(args, settings, db)
     if args.command == "import":
         from bot.import_cli import run as run_import
 

@@ -122,6 +122,9 @@ async def run_services(app: App, names: list[str]) -> None:
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
         raise ValueError(f"unknown services {unknown}; known: {sorted(SERVICES)}")
+    from bot.backup_cli import hold_running_lock
+
+    lock = hold_running_lock(app.settings)  # `koopbot restore` waits for a stopped installation
     if app.settings.metrics.port is not None and "web" not in names and "metrics" not in names:
         names = [*names, "metrics"]  # issue 16: metrics of a process without the web service
     stop = asyncio.Event()
@@ -135,6 +138,7 @@ async def run_services(app: App, names: list[str]) -> None:
         task.cancel()
     stopper.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    lock.close()
     for task in tasks:
         if task.done() and not task.cancelled() and isinstance(task.exception(), ConfigError):
             # A bad setting gets one line naming the key, no traceback (issue 12); logged below
