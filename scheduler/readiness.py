@@ -23,7 +23,7 @@ from config.settings import Settings
 from scheduler.clock import Clock
 from scheduler.engine import policy_for
 from scheduler.metrics import CONTENT_TYPE, METRICS, Metrics
-from scheduler.reminders import next_allowed
+from scheduler.reminders import is_allowed, next_allowed
 from scheduler.workdays import WorkCalendar
 from storage.db import Database
 from storage.ops import OutboxSnapshot, database_answers, outbox_snapshot
@@ -63,20 +63,35 @@ class Readiness:
     def snapshot(self, now: datetime) -> OutboxSnapshot:
         with self.db.session() as session:
             database_answers(session)
-            return outbox_snapshot(session, now)
+            return outbox_snapshot(session, now, URGENT_ITEM_TYPES)
 
     def oldest_due(self, snapshot: OutboxSnapshot, now: datetime) -> float:
-        """Seconds since the oldest due, unsent row became due (0 if there is none)."""
-        since = [snapshot.oldest_due_send_after] if snapshot.oldest_due_send_after else []
+        """Seconds since the oldest due, unsent row became due (0 if there is none).
+
+        Reminders wait outside the sending window by design: they count only while it is
+        open, and at most from the moment it opened (a digest caught up overnight is not a
+        stall at 08:00). Pages count at any hour."""
+        window = self._window_opened(now)
+        since: list[datetime] = []
+        if snapshot.oldest_urgent is not None:
+            since.append(snapshot.oldest_urgent)
+        if snapshot.oldest_other is not None and window is not None:
+            since.append(max(snapshot.oldest_other, window))
         for row in snapshot.retrying:
-            first = (
-                row.fire_at
-                if row.item_type in URGENT_ITEM_TYPES
-                else next_allowed(self.policy, self.calendar, row.fire_at)
-            )
-            since.append(max(first, row.created_at))
+            if row.item_type in URGENT_ITEM_TYPES:
+                since.append(max(row.fire_at, row.created_at))
+            elif window is not None:
+                first = next_allowed(self.policy, self.calendar, row.fire_at)
+                since.append(max(first, row.created_at, window))
         due = [s for s in since if s <= now]
         return max(0.0, (now - min(due)).total_seconds()) if due else 0.0
+
+    def _window_opened(self, now: datetime) -> datetime | None:
+        """When today's sending window opened, if it is open now."""
+        if not is_allowed(self.policy, self.calendar, now):
+            return None
+        local = now.astimezone(self.policy.tz)
+        return datetime.combine(local.date(), self.policy.send_from, tzinfo=self.policy.tz)
 
     def check(self) -> tuple[Verdict, OutboxSnapshot | None]:
         """Runs in a worker thread: it reads the database."""

@@ -3,6 +3,7 @@ rows that are due but not sent."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,11 +33,16 @@ class Retrying:
 @dataclass(frozen=True)
 class OutboxSnapshot:
     rows: dict[tuple[str, str], int]  # (state, transport of the recipient) -> rows
-    oldest_due_send_after: datetime | None  # of rows due now that nobody is sending
+    # The earliest send_after of rows due now that nobody is sending: urgent ones (pages,
+    # which go out also at night) and the others (which wait for the sending window).
+    oldest_urgent: datetime | None
+    oldest_other: datetime | None
     retrying: list[Retrying]  # oldest first, at most `limit`
 
 
-def outbox_snapshot(session: Session, now: datetime, limit: int = 200) -> OutboxSnapshot:
+def outbox_snapshot(
+    session: Session, now: datetime, urgent_types: Sequence[str], limit: int = 200
+) -> OutboxSnapshot:
     """Three small queries; the transport of an unsent row is its recipient's newest account."""
     newest = (
         select(_IDENTITY.c.staff_id, func.max(_IDENTITY.c.id).label("id"))
@@ -56,12 +62,17 @@ def outbox_snapshot(session: Session, now: datetime, limit: int = 200) -> Outbox
     )
     rows = {(str(status), str(name)): int(n) for status, name, n in counts}
     # Pending rows due now, and rows whose sender's lease ran out: both wait for a dispatcher.
-    oldest = session.execute(
-        select(func.min(_OUTBOX.c.send_after)).where(
-            _OUTBOX.c.status.in_((PENDING, SENDING)),
-            _OUTBOX.c.send_after <= now,
-            or_(_OUTBOX.c.status == SENDING, _OUTBOX.c.attempts == 0),
-        )
+    due = (
+        _OUTBOX.c.status.in_((PENDING, SENDING)),
+        _OUTBOX.c.send_after <= now,
+        or_(_OUTBOX.c.status == SENDING, _OUTBOX.c.attempts == 0),
+    )
+    urgent = _OUTBOX.c.item_type.in_(list(urgent_types))
+    oldest_urgent = session.execute(
+        select(func.min(_OUTBOX.c.send_after)).where(*due, urgent)
+    ).scalar_one_or_none()
+    oldest_other = session.execute(
+        select(func.min(_OUTBOX.c.send_after)).where(*due, ~urgent)
     ).scalar_one_or_none()
     retrying = [
         Retrying(item_type, fire_at, created_at)
@@ -78,7 +89,7 @@ def outbox_snapshot(session: Session, now: datetime, limit: int = 200) -> Outbox
             .limit(limit)
         )
     ]
-    return OutboxSnapshot(rows, oldest, retrying)
+    return OutboxSnapshot(rows, oldest_urgent, oldest_other, retrying)
 
 
 def database_answers(session: Session) -> None:
