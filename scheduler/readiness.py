@@ -60,10 +60,10 @@ class Readiness:
             recurring_closing_days=settings.recurring_closing_days,
         )
 
-    def snapshot(self, now: datetime) -> OutboxSnapshot:
+    def snapshot(self, now: datetime, *, counts: bool) -> OutboxSnapshot:
         with self.db.session() as session:
             database_answers(session)
-            return outbox_snapshot(session, now, URGENT_ITEM_TYPES)
+            return outbox_snapshot(session, now, URGENT_ITEM_TYPES, counts=counts)
 
     def oldest_due(self, snapshot: OutboxSnapshot, now: datetime) -> float:
         """Seconds since the oldest due, unsent row became due (0 if there is none).
@@ -93,14 +93,14 @@ class Readiness:
         local = now.astimezone(self.policy.tz)
         return datetime.combine(local.date(), self.policy.send_from, tzinfo=self.policy.tz)
 
-    def check(self) -> tuple[Verdict, OutboxSnapshot | None]:
-        """Runs in a worker thread: it reads the database."""
+    def check(self, *, counts: bool = False) -> tuple[Verdict, OutboxSnapshot | None]:
+        """Runs in a worker thread: it reads the database (the row counts only for /metrics)."""
         now = self.clock.now()
         failing: dict[str, str] = {}
         snapshot: OutboxSnapshot | None = None
         oldest = 0.0
         try:
-            snapshot = self.snapshot(now)
+            snapshot = self.snapshot(now, counts=counts)
         except Exception as exc:  # any failure to answer is the verdict, not a crash
             log.warning("readiness: the database does not answer (%s)", type(exc).__name__)
             failing["database"] = f"no answer ({type(exc).__name__})"
@@ -131,7 +131,7 @@ class Readiness:
         )
 
     async def metrics_page(self, request: web.BaseRequest) -> web.Response:
-        verdict, snapshot = await asyncio.to_thread(self.check)
+        verdict, snapshot = await asyncio.to_thread(self.check, counts=True)
         self.metrics.refresh(snapshot, verdict.oldest_due_seconds, self.clock.now().timestamp())
         return web.Response(
             body=self.metrics.exposition(),
