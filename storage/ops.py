@@ -79,8 +79,16 @@ def outbox_snapshot(
         or_(_OUTBOX.c.status == SENDING, _OUTBOX.c.attempts == 0),
     )
     urgent = _OUTBOX.c.item_type.in_(list(urgent_types))
+    # Pages are few: found through the outbox key's index (item_type first). `status || ''`
+    # keeps SQLite from walking every due row of the status index instead (100 ms -> 0.1 ms
+    # at 100,000 pending rows).
     oldest_urgent = session.execute(
-        select(func.min(_OUTBOX.c.send_after)).where(*due, urgent)
+        select(func.min(_OUTBOX.c.send_after)).where(
+            urgent,
+            (_OUTBOX.c.status + "").in_((PENDING, SENDING)),
+            _OUTBOX.c.send_after <= now,
+            or_(_OUTBOX.c.status == SENDING, _OUTBOX.c.attempts == 0),
+        )
     ).scalar_one_or_none()
     oldest_other = session.execute(
         select(func.min(_OUTBOX.c.send_after)).where(*due, ~urgent)

@@ -20,6 +20,7 @@ from scheduler.engine import Sweeper
 from scheduler.metrics import Metrics
 from scheduler.web import FeedServer
 from storage.db import Database
+from tests.integration.helpers import BOTH_BACKENDS
 from tests.reminder_fakes import RecordingMessenger
 from tests.reminder_population import add_people_with_deadlines
 
@@ -105,6 +106,7 @@ async def test_a_messenger_that_stops_polling_makes_readyz_fail(
     ] == 0
 
 
+@BOTH_BACKENDS
 async def test_a_stalled_outbox_fails_readyz_also_while_its_rows_wait_for_a_retry(
     http: TestClient,
     ops_settings: Settings,
