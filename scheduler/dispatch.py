@@ -428,12 +428,12 @@ class Dispatcher:
                     error = DeliveryError(FailureKind.network, type(exc).__name__)
                     break
         if error is None:
+            record_send(transport, "sent")
             taken = await asyncio.to_thread(self._record_sent, d)
             stats.sent_messages += 1
             stats.sent_rows += taken
             stats.lost_claims += len(d.ids) - taken
             stats.by_transport[transport] = stats.by_transport.get(transport, 0) + 1
-            record_send(transport, "sent")
         else:
             await asyncio.to_thread(self._record_failure, d, error)
             if error.kind is not FailureKind.rate_limited and d.attempts + 1 >= (

@@ -99,7 +99,8 @@ def outbox_snapshot(
             select(_OUTBOX.c.item_type, _OUTBOX.c.fire_at, _OUTBOX.c.created_at)
             .where(
                 and_(
-                    _OUTBOX.c.status == PENDING,
+                    # also while a retry is in flight: until it is marked sent, it is not
+                    _OUTBOX.c.status.in_((PENDING, SENDING)),
                     _OUTBOX.c.attempts > 0,
                     _OUTBOX.c.last_error.in_(MESSENGER_ERRORS),
                 )
