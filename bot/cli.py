@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from bot import log_format
 from config.settings import ConfigError, Settings, load_settings
 from storage.db import Database
 
@@ -106,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.import_cli import add_parser as add_import
 
     add_import(sub)
+    from bot.backup_cli import add_parser as add_backup
+
+    add_backup(sub)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -116,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
 def _setup_logging(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(settings.data_dir / "koopbot.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(log_format.formatter(settings))
     root = logging.getLogger()
     root.setLevel(settings.log_level)
     root.addHandler(handler)
@@ -226,6 +230,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
         from bot.export_cli import run as run_export
 
         return run_export(args, settings, db, clock.now())
+    if args.command in ("backup", "restore"):
+        from bot.backup_cli import run as run_backup
+
+        return run_backup(args, settings, db)
     if args.command == "import":
         from bot.import_cli import run as run_import
 

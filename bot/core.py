@@ -19,6 +19,7 @@ from bot.phrases import natural_command, only_fillers
 from bot.registry import REGISTRY, Command, Registry
 from config.settings import Settings
 from scheduler.clock import Clock
+from scheduler.metrics import record_command
 from scheduler.workdays import WorkCalendar
 from storage.bounds import ascii_text
 from storage.cases import side_of
@@ -48,6 +49,11 @@ def _command_word_ascii(text: str) -> str:
     m = _FIRST_WORD.match(text.strip())
     assert m is not None
     return ascii_text(m[1]) + m[2]
+
+
+def _count(command: Command | None, outcome: str) -> None:
+    """Commands by registered name only: an unknown word a person typed is no label."""
+    record_command(command.name if command is not None else "unknown", outcome)
 
 
 def _refusal(text: str) -> Reply:
@@ -95,22 +101,30 @@ class Bot:
         too_long = len(message.text) > self.settings.max_message_chars
         bad_text = not too_long and invalid_characters(message.text)
         match = None if too_long or bad_text else _COMMAND.match(_command_word_ascii(message.text))
+        command: Command | None = None
         try:
             natural = None if too_long or bad_text else self._natural(message.text, match)
             if natural is not None:
-                return self._run(message, natural, natural.name, "", record)
+                command = natural
+                reply = self._run(message, natural, natural.name, "", record)
+                _count(command, "refused" if reply.refused else "ok")
+                return reply
             if match is None:
                 return self._unparsed(message, too_long=too_long, bad_text=bad_text)
             command = self.registry.find(match["name"])
             args = (match["args"] or "").strip()
             if command is not None and only_fillers(args):
                 args = ""  # "/hilfe bitte" is /hilfe
-            return self._run(message, command, match["name"], args, record)
+            reply = self._run(message, command, match["name"], args, record)
+            _count(command, "refused" if reply.refused else "ok")
+            return reply
         except UserError as exc:
+            _count(command, "refused")
             return _refusal(exc.message)
         except Exception:
             # The single place where unexpected errors end: logged once, the user gets an apology.
             log.exception("command %r failed", None if match is None else match["name"])
+            _count(command, "error")
             return _refusal(texts.SORRY)
 
     def _natural(self, text: str, match: re.Match[str] | None) -> Command | None:

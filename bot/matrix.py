@@ -34,6 +34,7 @@ from bot.matrix_sync import SYNC_FILTER, SyncPosition, new_events
 from bot.messages import Reply, Sender
 from bot.outgoing import DeliveryError, FailureKind, Recipient
 from config.settings import MatrixSettings, Settings
+from scheduler import metrics
 from storage import matrix_events
 from storage.matrix_events import SentDeadline
 
@@ -213,6 +214,7 @@ class MatrixAdapter:
             attempt += 1
             await asyncio.sleep(backoff(attempt, None))
         notices = asyncio.create_task(self._notice_loop(), name="matrix-notices")
+        metrics.METRICS.expect_messenger("matrix")
         try:
             await self._sync_forever(client, since, first_ever=first_ever)
         finally:
@@ -258,6 +260,7 @@ class MatrixAdapter:
                 await asyncio.sleep(wait)
                 continue
             failures = 0
+            metrics.record_sync()
             since = resp.next_batch
             if news or first:  # a batch of koopbot's own echoes need not be kept
                 await self.answers.db(partial(self.position.save, token=since))

@@ -92,12 +92,20 @@ async def scheduler_service(app: App) -> None:
     await reminder_service(app)
 
 
+async def metrics_service(app: App) -> None:
+    """/metrics, /readyz, /healthz on `metrics.port`, for a process without the web service."""
+    from scheduler.readiness import serve_alone
+
+    await serve_alone(app.settings, app.db, app.clock)
+
+
 SERVICES: dict[str, Service] = {
     "console": console_service,
     "telegram": telegram_service,
     "matrix": matrix_service,
     "web": web_service,
     "scheduler": scheduler_service,
+    "metrics": metrics_service,
 }
 
 
@@ -116,6 +124,11 @@ async def run_services(app: App, names: list[str]) -> None:
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
         raise ValueError(f"unbekannte Dienste {unknown}; bekannt: {sorted(SERVICES)}")
+    from bot.backup_cli import hold_running_lock
+
+    lock = hold_running_lock(app.settings)  # `koopbot restore` waits for a stopped installation
+    if app.settings.metrics.port is not None and "web" not in names and "metrics" not in names:
+        names = [*names, "metrics"]  # issue 16: metrics of a process without the web service
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -127,6 +140,7 @@ async def run_services(app: App, names: list[str]) -> None:
         task.cancel()
     stopper.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    lock.close()
     for task in tasks:
         if task.done() and not task.cancelled() and isinstance(task.exception(), ConfigError):
             # A bad setting gets one line naming the key, no traceback (issue 12); logged below

@@ -54,6 +54,7 @@ from bot.messages import Button, Incoming, Reply, Sender
 from bot.outgoing import DeliveryError, FailureKind, Recipient
 from bot.registry import REGISTRY, Registry
 from config.settings import TelegramSettings
+from scheduler import metrics
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,10 @@ class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
         while True:
             await self._wait_turn(chat, sending="chat_id" in data)
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
+                if endpoint == "getUpdates":
+                    metrics.record_poll()  # /readyz and the polling age (issue 16)
+                return result
             except RetryAfter as exc:
                 delay = _retry_seconds(exc)
                 loop = asyncio.get_running_loop()
@@ -468,6 +472,7 @@ class TelegramAdapter:
         else:
             assert app.updater is not None
             await app.start()
+            metrics.METRICS.expect_messenger("telegram")
             await app.updater.start_polling(
                 timeout=timedelta(seconds=self.config.poll_timeout),
                 allowed_updates=ALLOWED_UPDATES,

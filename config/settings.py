@@ -290,6 +290,29 @@ class Retention(BaseModel):
     run_time: time = time(3, 15)  # the daily job, in the organisation's time zone
 
 
+class LogSettings(BaseModel):
+    """The log file (issue 16): today's text lines or one JSON object a line."""
+
+    format: Literal["text", "json"] = "text"
+
+
+class MetricsSettings(BaseModel):
+    """Prometheus metrics (issue 16): on the web service, or on a port of their own."""
+
+    on_web: bool = True  # /metrics and /readyz on the web service when it runs in the process
+    # A process without the web service (`koopbot scheduler`) serves /metrics, /readyz and
+    # /healthz here; None: not at all.
+    port: int | None = Field(None, ge=0, le=65535)
+    host: str = "127.0.0.1"
+
+
+class ReadinessSettings(BaseModel):
+    """What `/readyz` demands (issue 16); the sweep must have run within 2 × sweep_seconds."""
+
+    outbox_max_age_seconds: int = Field(900, ge=1, le=7 * 86_400)  # oldest due unsent row
+    messenger_max_age_seconds: int = Field(300, ge=1, le=86_400)  # last sync / poll
+
+
 class Settings(BaseSettings):
     """Everything koopbot can be configured with."""
 
@@ -319,6 +342,9 @@ class Settings(BaseSettings):
     oncall: OnCallSettings = Field(default_factory=OnCallSettings)
     start_limit: StartLimits = Field(default_factory=StartLimits)
     retention: Retention = Field(default_factory=Retention)
+    log: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    readyz: ReadinessSettings = Field(default_factory=ReadinessSettings)
 
     @classmethod
     def settings_customise_sources(

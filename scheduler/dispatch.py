@@ -29,6 +29,7 @@ from bot.outgoing import DeliveryError, FailureKind, Messenger, Recipient
 from config.settings import Settings
 from scheduler.clock import Clock
 from scheduler.engine import policy_for
+from scheduler.metrics import record_send
 from scheduler.reminders import backoff, is_allowed, is_late, next_allowed
 from scheduler.workdays import WorkCalendar
 from storage import outbox
@@ -417,6 +418,7 @@ class Dispatcher:
                     if exc.kind is not FailureKind.rate_limited:
                         break
                     stats.rate_limited += 1
+                    record_send(transport, "rate_limited")
                     wait = exc.retry_after if exc.retry_after is not None else 1.0
                     limiter.pause(wait)
                     if wait > _MAX_INLINE_WAIT:
@@ -426,6 +428,7 @@ class Dispatcher:
                     error = DeliveryError(FailureKind.network, type(exc).__name__)
                     break
         if error is None:
+            record_send(transport, "sent")
             taken = await asyncio.to_thread(self._record_sent, d)
             stats.sent_messages += 1
             stats.sent_rows += taken
@@ -437,8 +440,10 @@ class Dispatcher:
                 self.settings.reminders.max_attempts
             ):
                 stats.failed += len(d.ids)
+                record_send(transport, "failed")
             else:
                 stats.retried += len(d.ids)
+                record_send(transport, "retried")
 
     def _record_sent(self, d: Delivery) -> int:
         now = self.clock.now()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.log_messenger import LogMessenger
 from bot.outgoing import Messenger
 from config.settings import Settings
+from scheduler import metrics
 from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
@@ -54,7 +56,11 @@ class ReminderService:
 
     async def sweep_job(self) -> None:
         """Plan due reminders into the outbox."""
+        started = time.perf_counter()
         await asyncio.to_thread(self.sweeper.sweep)
+        metrics.observe_tick(
+            "sweep", time.perf_counter() - started, at=self.clock.now().timestamp()
+        )
 
     async def rota_job(self) -> None:
         """Escalate unacknowledged pages, remind and check handovers, report gaps (issue 6);
@@ -65,7 +71,9 @@ class ReminderService:
 
     async def dispatch_job(self) -> None:
         """Send what is due."""
+        started = time.perf_counter()
         stats = await self.dispatcher.dispatch()
+        metrics.observe_tick("dispatch", time.perf_counter() - started)
         if stats.claimed:
             log.info(
                 "dispatch: %d messages for %d rows, %d retried, %d failed, %d cancelled",
@@ -163,6 +171,7 @@ class ReminderService:
     async def run(self) -> None:
         """Catch up at once (sweep, digest, dispatch), then run the periodic jobs until cancelled."""
         scheduler = self.build_scheduler()
+        metrics.METRICS.expect_sweep(self.settings.reminders.sweep_seconds)
         await self.chains_job()
         await self.sweep_job()
         await self.digest_job()

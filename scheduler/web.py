@@ -1,4 +1,4 @@
-"""The calendar feed server: aiohttp, `/feeds/<token>.ics` and `/healthz`.
+"""The calendar feed server: aiohttp, `/feeds/<token>.ics`, `/healthz`, `/readyz`, `/metrics`.
 
 Feeds are rendered once per change and served from memory. A token resolves to the feed it
 shows (every member's AG 78 token shows the same feed, so it is rendered once for all of them),
@@ -32,6 +32,8 @@ from scheduler import web_logging
 from scheduler.clock import Clock
 from scheduler.feeds import FeedKey, build_feed
 from scheduler.ics import render
+from scheduler.metrics import METRICS, Metrics
+from scheduler.readiness import Readiness
 from storage.db import Database
 from storage.feeds import feed_version, token_grant
 
@@ -78,6 +80,7 @@ class FeedServer:
         clock: Clock,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: Metrics = METRICS,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -92,6 +95,9 @@ class FeedServer:
         self._gzip_answers: dict[str, bool] = {}
         self.renders = 0
         self.lookups = 0
+        self.metrics = metrics
+        self.ops = Readiness(settings, db, clock, metrics) if settings.metrics.on_web else None
+        self._ops_routes = self.ops.routes() if self.ops is not None else {}
 
     def app(self) -> web.Application:
         """The server as an aiohttp application (for aiohttp's test client)."""
@@ -112,15 +118,29 @@ class FeedServer:
         )
 
     async def dispatch(self, request: web.BaseRequest) -> web.StreamResponse:
-        """`/feeds/<token>.ics` and `/healthz`, GET and HEAD; everything else a plain 404."""
+        """Every request, counted by route and status (issue 16)."""
+        try:
+            response = await self._route(request)
+        except web.HTTPException as exc:
+            self.metrics.record_request(request.get(web_logging.ROUTE_KEY, "other"), exc.status)
+            raise
+        self.metrics.record_request(request.get(web_logging.ROUTE_KEY, "other"), response.status)
+        return response
+
+    async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
+        """`/feeds/<token>.ics`, `/healthz`, `/readyz`, `/metrics`, GET and HEAD; everything
+        else a plain 404."""
         path = request.path
         m = _FEED_PATH.fullmatch(path) if path.startswith("/feeds/") else None
-        if m is not None or path == "/healthz":
+        ops = self._ops_routes
+        if m is not None or path == "/healthz" or path in ops:
             if request.method not in ("GET", "HEAD"):
                 raise web.HTTPMethodNotAllowed(request.method, ["GET", "HEAD"])
             if m is None:
-                request[web_logging.ROUTE_KEY] = "/healthz"
-                return await self.healthz(request)
+                request[web_logging.ROUTE_KEY] = path
+                if path == "/healthz":
+                    return await self.healthz(request)
+                return await ops[path](request)
             request[web_logging.ROUTE_KEY] = web_logging.ROUTE
             return await self.feed(m[1], request)
         raise web.HTTPNotFound()

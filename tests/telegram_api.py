@@ -216,6 +216,7 @@ class TelegramTestServer:
         self.webhook_statuses: list[int] = []  # HTTP status of each webhook delivery
         self.files: dict[str, StoredFile] = {}
         self._faults: dict[str, deque[ApiError | str]] = {}
+        self._outages: dict[str, ApiError | str] = {}  # method -> fault, until `recover`
         self._chats: dict[int, Chat] = {}
         self._messages: dict[int, list[SentMessage]] = {}  # per chat, in order
         self._message_ids: dict[int, itertools.count[int]] = {}
@@ -373,6 +374,13 @@ class TelegramTestServer:
         connection without an answer (a network failure)."""
         self._faults.setdefault(method.lower(), deque()).append(fault)
 
+    def fail_all(self, method: str, fault: ApiError | str) -> None:
+        """Answer every call of `method` with `fault` (as `fail_next`) until `recover`."""
+        self._outages[method.lower()] = fault
+
+    def recover(self, method: str) -> None:
+        self._outages.pop(method.lower(), None)
+
     # -- what tests read ------------------------------------------------------------------
 
     def sent_to(self, chat_id: int) -> list[SentMessage]:
@@ -436,8 +444,10 @@ class TelegramTestServer:
             params, uploads = await _params(request)
             self.calls.append((request.match_info["method"], params))
             faults = self._faults.get(method)
-            if faults:
-                fault = faults.popleft()
+            outage = self._outages.get(method)
+            if faults or outage is not None:
+                fault = faults.popleft() if faults else outage
+                assert fault is not None
                 if isinstance(fault, ApiError):
                     raise fault
                 if request.transport is not None:

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
 
+_LOCK_KEY = 0x6B6F6F70  # "koop": koopbot's schema upgrades, one at a time per database
 config = context.config
 engine = config.attributes.get("engine")
 if not isinstance(engine, Engine):
@@ -22,6 +23,10 @@ def _run(connection: Connection, *, batch: bool) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several processes may start (and upgrade) at once: the first migrates, the others
+            # wait here and then find the schema at head (issue 16). SQLite: BEGIN IMMEDIATE.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
         context.run_migrations()
 
 
