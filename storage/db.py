@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,13 +10,19 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 import storage.versioning  # noqa: F401  (registers the calendar versioning listener)
 
+log = logging.getLogger(__name__)
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_BUSY_MS = 10_000  # how long a SQLite write waits for another's lock
 
 
 def make_engine(url: str) -> Engine:
@@ -33,7 +40,7 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         cursor.close()
 
     return engine
@@ -70,14 +77,31 @@ class Database:
                 session.rollback()
                 raise
 
+    def is_current(self) -> bool:
+        """Whether the schema is at the code's head (a read: no write lock is taken)."""
+        heads = set(ScriptDirectory.from_config(alembic_config(self.engine)).get_heads())
+        with self.engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
+
     def upgrade(self) -> None:
-        upgrade(self.engine)
+        """Migrate when the schema is behind; a current schema is only read, so a command
+        (`koopbot backup`) started while others write never waits for the write lock."""
+        if not self.is_current():
+            upgrade(self.engine)
         if self.engine.dialect.name == "sqlite":
             # Without statistics SQLite may scan all open deadlines instead of starting from a
             # person's cases; analysis_limit keeps this cheap however large the tables grow.
-            with self.engine.begin() as connection:
-                connection.exec_driver_sql("PRAGMA analysis_limit=400")
-                connection.exec_driver_sql("ANALYZE")
+            # Fresh statistics are a nicety: under a write load they wait for the next start.
+            try:
+                with self.engine.begin() as connection:
+                    connection.exec_driver_sql("PRAGMA busy_timeout=1000")
+                    try:
+                        connection.exec_driver_sql("PRAGMA analysis_limit=400")
+                        connection.exec_driver_sql("ANALYZE")
+                    finally:
+                        connection.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_MS}")
+            except OperationalError as exc:
+                log.info("statistics not refreshed at start (%s)", exc.orig)
 
     def dispose(self) -> None:
         self.engine.dispose()
