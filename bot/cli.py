@@ -60,15 +60,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(settings.data_dir / "koopbot.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.setLevel(settings.log_level)
-    root.addHandler(handler)
-    errors = logging.StreamHandler(sys.stderr)
-    errors.setLevel(logging.ERROR)
-    root.addHandler(errors)
+    from bot.logs import setup_logging  # one redacting filter on every handler (issue 11)
+
+    setup_logging(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
