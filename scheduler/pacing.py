@@ -44,7 +44,7 @@ class Limits:
 def limits_for(transport: str, settings: Settings) -> Limits:
     r = settings.reminders
     if transport == "telegram":
-        return Limits(1.0 / r.rate_per_second.get("telegram", 29.0), 1.2, 3.0)
+        return Limits(1.0 / r.rate_per_second.get("telegram", 28.0), 1.2, 3.0)
     if transport == "matrix":
         return Limits(1.0 / r.matrix_rc_message)
     return Limits(1.0 / r.rate_per_second.get(transport, 50.0))
