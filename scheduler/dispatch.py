@@ -99,7 +99,7 @@ class Dispatcher:
             only = URGENT_ITEM_TYPES if quiet else None
             token = delivery.new_claim_token()
             rerouted = stats.rerouted
-            deliveries, claimed = await asyncio.to_thread(self._claim, token, stats, only)
+            deliveries, claimed, people = await asyncio.to_thread(self._claim, token, stats, only)
             stats.claimed += claimed
             if claimed == 0:
                 break
@@ -114,9 +114,7 @@ class Dispatcher:
                 heartbeat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
-            if len({d.staff_id for d in deliveries}) < self.claim_people and (
-                stats.rerouted == rerouted
-            ):
+            if people < self.claim_people and stats.rerouted == rerouted:
                 break  # rerouted rows were written for now: send them in this round too
         return stats
 
@@ -141,7 +139,8 @@ class Dispatcher:
 
     def _claim(
         self, token: str, stats: DispatchStats, only: Sequence[str] | None = None
-    ) -> tuple[list[Delivery], int]:
+    ) -> tuple[list[Delivery], int, int]:
+        """(messages ready to send, rows claimed, people claimed)."""
         now = self.clock.now()
         with self.db.session() as session:
             rows = delivery.claim(
@@ -153,7 +152,7 @@ class Dispatcher:
                 item_types=only,
             )
             if not rows:
-                return [], 0
+                return [], 0, 0
             reachable = outbox.identities(
                 session, {r.staff_id for r in rows}, sorted(self.messengers)
             )
@@ -172,7 +171,7 @@ class Dispatcher:
                     continue
                 d.recipient = Recipient(d.staff_id, account[0], account[1])
                 ready.append(d)
-        return ready, len(rows)
+        return ready, len(rows), len({r.staff_id for r in rows})
 
     # -- sending ---------------------------------------------------------------------------
 
