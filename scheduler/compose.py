@@ -2,7 +2,7 @@
 
 Everything due for one person (reminders, the weekly digest, hours alerts, reports about
 unreachable colleagues) becomes one message, split at the messenger's length limit; pages
-and handovers (issue 6) stay separate messages. Rows sent under an earlier claim that died
+and handovers (issue 6) and C7 notices to the ASD (issue 14) stay separate messages. Rows sent under an earlier claim that died
 (their `send_key`) form their own message, under the same idempotency key as before.
 """
 
@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from bot import case_notices, rota_texts
 from bot import reminder_texts as texts
-from bot import rota_texts
 from bot.commands.common import deadline_line as digest_line
 from bot.controlling_alerts import ITEM_TYPE as ALERT
 from bot.controlling_alerts import alert_reply
@@ -239,7 +239,10 @@ class Composer:
                 if alert is None:
                     cancel.append(_id(row.id))
                 else:
-                    extras.setdefault(add(row), []).append(alert)
+                    # A C7 notice to the ASD (issue 14) is a message of its own, like a page.
+                    notice = row.stage.startswith(case_notices.STAGE_PREFIX)
+                    kind = f"notice:{row.id}" if notice else "main"
+                    extras.setdefault(add(row, kind), []).append(alert)
             elif row.item_type in rota_texts.ITEM_TYPES:  # on-call messages (issue 6)
                 message = rota_texts.compose(session, self.settings, row, now)
                 if message is None:
