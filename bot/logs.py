@@ -158,8 +158,7 @@ def setup_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level)
     root.addHandler(handler)
     errors = logging.StreamHandler(sys.stderr)
-    errors.setLevel(logging.ERROR)
-    errors.setFormatter(formatter(settings))
+    errors.setLevel(logging.ERROR)  # the bare message, as before
     root.addHandler(errors)
     guard(root.handlers)
     sys.excepthook = _log_uncaught
