@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot import log_format
 from config.settings import ConfigError, Settings, load_settings
 from storage.db import Database
 
@@ -118,15 +117,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(settings.data_dir / "koopbot.log", encoding="utf-8")
-    handler.setFormatter(log_format.formatter(settings))
-    root = logging.getLogger()
-    root.setLevel(settings.log_level)
-    root.addHandler(handler)
-    errors = logging.StreamHandler(sys.stderr)
-    errors.setLevel(logging.ERROR)
-    root.addHandler(errors)
+    from bot.logs import setup_logging  # one redacting filter on every handler (issue 11)
+
+    setup_logging(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,17 @@ class _JsonLines(JsonFormatter):
         log_data["logger"] = record.name
         super().add_fields(log_data, record, message_dict)
 
+    def format(self, record: logging.LogRecord) -> str:
+        # The redacting filter (bot/logs.py) leaves the traceback, redacted, in `exc_text`;
+        # python-json-logger would format `exc_info` anew, secrets and all.
+        if record.exc_info and record.exc_text:
+            exc_info, record.exc_info = record.exc_info, None
+            try:
+                return super().format(record)
+            finally:
+                record.exc_info = exc_info
+        return super().format(record)
+
 
 def formatter(settings: Settings) -> logging.Formatter:
     """The formatter for `settings.log.format`."""

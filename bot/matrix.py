@@ -23,6 +23,7 @@ from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, LoginError, SyncError, SyncResponse, WhoamiError
 
 from bot.core import Bot
+from bot.logs import register_secret
 from bot.matrix_answers import Answerer
 from bot.matrix_identity import establish_identity
 from bot.matrix_inbox import TRANSPORT, Inbox
@@ -173,6 +174,7 @@ class MatrixAdapter:
         self.client = client
         if creds is not None:
             client.restore_login(creds.user_id, creds.device_id, creds.access_token)
+            register_secret(creds.access_token)  # masked in every log (issue 11)
             who = await client.whoami()
             if isinstance(who, WhoamiError):
                 if who.status_code != "M_UNKNOWN_TOKEN" or self.config.password is None:
@@ -196,6 +198,7 @@ class MatrixAdapter:
         if isinstance(resp, LoginError):
             # The message is the server's; it never contains the password.
             raise MatrixStartError(f"matrix login as {self.user_id} failed: {resp.message}")
+        register_secret(resp.access_token)  # masked in every log (issue 11)
         Credentials(self.homeserver, resp.user_id, resp.device_id, resp.access_token).save(
             creds_path
         )

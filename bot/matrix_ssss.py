@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from bot.logs import register_secret
+
 ALGORITHM = "m.secret_storage.v1.aes-hmac-sha2"
 DEFAULT_KEY_TYPE = "m.secret_storage.default_key"
 KEY_SIZE = 32
@@ -62,7 +64,9 @@ def encode_recovery_key(key: bytes) -> str:
     for byte in raw:
         parity ^= byte
     text = base58.b58encode(raw + bytes([parity])).decode("ascii")
-    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+    shown = " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+    register_secret(shown)  # masked in every log (issue 11)
+    return shown
 
 
 def decode_recovery_key(text: str) -> bytes:

@@ -54,7 +54,7 @@ def undeliverable_line(name: str, handle: str, reason: str) -> Line:
     )
 
 
-def reminder(lines: list[Line], *, late: bool, now: datetime) -> Reply:
+def reminder(lines: list[Line], *, late: bool, now: datetime, limit: int = MAX_LINES) -> Reply:
     """One message with everything due for one person, with buttons for the deadlines."""
     if late:
         head = (
@@ -64,7 +64,7 @@ def reminder(lines: list[Line], *, late: bool, now: datetime) -> Reply:
         )
     else:
         head = "Erinnerungen:" if len(lines) > 1 else "Erinnerung:"
-    shown = lines[:MAX_LINES]
+    shown = lines[:limit]
     body = [head, *(f"• {line.text}" for line in shown)]
     if len(lines) > len(shown):
         body.append(f"… und {len(lines) - len(shown)} weitere. /fristen zeigt alle.")

@@ -50,6 +50,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
 from bot.core import Bot
+from bot.logs import FILTER, register_secret
 from bot.messages import Button, Incoming, Reply, Sender
 from bot.outgoing import DeliveryError, FailureKind, Recipient
 from bot.registry import REGISTRY, Registry
@@ -389,24 +390,15 @@ def add_webhook_route(
 _URL_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Updater", "httpx")
 
 
-class _RedactToken(logging.Filter):
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if self.token in text:
-            record.msg, record.args = text.replace(self.token, "<token>"), ()
-        return True
-
-
 def _redact_in_logs(token: str) -> None:
+    """The token is masked by the central filter (bot.logs, issue 11); on these loggers too,
+    for an adapter running without the central set-up (tests, embedding)."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    register_secret(token)
     for name in _URL_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactToken) and f.token == token for f in logger.filters):
-            logger.addFilter(_RedactToken(token))
+        if FILTER not in logger.filters:
+            logger.addFilter(FILTER)
 
 
 # -- the adapter ----------------------------------------------------------------------------

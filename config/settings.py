@@ -188,10 +188,14 @@ class Reminders(BaseModel):
     backoff_max_seconds: int = Field(3600, ge=1, le=7 * 86_400)
     late_after_minutes: int = Field(30, ge=1, le=1440)  # later than this is marked "verspätet"
     snooze_default_days: int = Field(1, ge=1, le=30)
-    # Just under Telegram's 30/s: arrival jitter past the ceiling costs a 429 and >= 1 s.
+    # Under Telegram's 30/s with room for arrival jitter: a 429 stalls every scheduler >= 1 s.
+    # Shared by every scheduler on one database (issue 11; PostgreSQL: the rate_limit table).
     rate_per_second: dict[str, float] = Field(
-        default_factory=lambda: {"telegram": 29.0, "matrix": 5.0, "console": 50.0}
+        default_factory=lambda: {"telegram": 28.0, "console": 50.0}
     )
+    # Messages/s of the bot's Matrix account: the homeserver's `rc_message.per_second` (Synapse
+    # default 0.2) or the override the bot account got.
+    matrix_rc_message: float = Field(5.0, gt=0, le=1000)
     messengers: list[str] = Field(default_factory=lambda: ["console"])  # transports to send on
 
     @field_validator("days_before", "working_days_before", "meeting_days_before")

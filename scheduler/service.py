@@ -25,6 +25,7 @@ from scheduler import metrics
 from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
+from scheduler.pacing import single_scheduler
 from scheduler.rota_sweep import RotaSweeper
 from scheduler.workdays import WorkCalendar
 from storage.db import Database
@@ -238,7 +239,13 @@ async def reminder_service(app: App) -> None:
         raise ValueError(
             f"reminders.messengers: no messenger for {unknown}; known: {sorted(MESSENGER_FACTORIES)}"
         )
-    messengers = {t: await MESSENGER_FACTORIES[t](app) for t in wanted}
-    service = ReminderService(app.settings, app.db, app.clock, app.bot.calendar, messengers)
-    log.info("reminder engine started (messengers: %s)", ", ".join(sorted(messengers)))
-    await service.run()
+    # One scheduler per SQLite file (issue 11): a second one waits; on PostgreSQL any number.
+    lock = await single_scheduler(app.db)
+    try:
+        messengers = {t: await MESSENGER_FACTORIES[t](app) for t in wanted}
+        service = ReminderService(app.settings, app.db, app.clock, app.bot.calendar, messengers)
+        log.info("reminder engine started (messengers: %s)", ", ".join(sorted(messengers)))
+        await service.run()
+    finally:
+        if lock is not None:
+            lock.close()

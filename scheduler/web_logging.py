@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import re
-import traceback
 from typing import Final
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
+
+from bot.logs import RedactingFilter
+from bot.logs import redact as central_redact
 
 REDACTED: Final = "[redacted]"
 ROUTE: Final = "/feeds/{token}.ics"  # the route's name in the access log
@@ -50,25 +52,14 @@ def redact(text: str) -> str:
     return _RUN.sub(lambda m: m[0] if _WORDLIKE.fullmatch(m[0]) else REDACTED, text)
 
 
-class TokenFilter(logging.Filter):
-    """Rewrites a record so that its message and traceback carry no token."""
+class TokenFilter(RedactingFilter):
+    """Rewrites a record so that its message and traceback carry no token (the central
+    filter's rewriting, with this module's stricter `redact` on top)."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: keep what can be shown, redacted
-            message = f"{record.msg!r} {record.args!r}"
-        record.msg, record.args = redact(message), None
-        if record.exc_info:
-            # Formatted here, so no formatter can print the raw traceback later.
-            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
-            record.exc_text = record.exc_text.rstrip("\n")
-            record.exc_info = None
-        elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
+    clear_exc_info = True
+
+    def redact(self, text: str) -> str:
+        return central_redact(redact(text))
 
 
 _FILTER: Final = TokenFilter()

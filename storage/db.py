@@ -22,7 +22,8 @@ import storage.versioning  # noqa: F401  (registers the calendar versioning list
 log = logging.getLogger(__name__)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_BUSY_MS = 10_000  # how long a SQLite write waits for another's lock
+_BUSY_MS = 30_000  # how long a SQLite write waits for another's lock (issue 11: chat users
+# during a catch-up send)
 
 
 def make_engine(url: str) -> Engine:
@@ -32,7 +33,9 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": _BUSY_MS / 1000}
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from bot.logs import register_secret
 from storage.models import FeedState, FeedToken, Staff
 
 # 32 URL-safe characters carry 192 random bits (the issue asks for at least 128).
@@ -39,6 +40,7 @@ def issue_token(
 ) -> str:
     """A new token; the plain text is returned once and never stored."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
+    register_secret(token)  # masked in every log of this process (issue 11)
     session.add(
         FeedToken(
             token_hash=hash_token(token),

@@ -364,11 +364,21 @@ class OutboxEntry(SQLModel, table=True):
     status: str = Field(default="pending", max_length=10)  # pending sending sent failed cancelled
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=40)
+    lease_until: float | None = None  # epoch seconds on the database clock (issue 11)
+    send_key: str | None = Field(default=None, max_length=40)  # first claim, kept on a retry
     transport: str | None = Field(default=None, max_length=20)
     sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     late: bool = False
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_column=_ts())
+
+
+class RateLimit(SQLModel, table=True):
+    """A send slot reservation shared by every scheduler on one database (issue 11)."""
+
+    __tablename__ = "rate_limit"
+    key: str = Field(primary_key=True, max_length=80)
+    next_at: float  # epoch seconds on the database clock
 
 
 # -- hours controlling (issue 7) ---------------------------------------------------------------

@@ -1,14 +1,12 @@
 """The reminder outbox: the sweep's reads and writes, claiming rows for sending, and their fate.
 
 The outbox key (item_type, item_id, stage, staff_id) is unique, so a reminder is written once
-however many sweeps (processes, retries after a crash) find it due. Claiming marks rows as
-`sending` with a lease in `send_after`: a sender that dies leaves them to be claimed again
-once the lease runs out (at-least-once; see README "Reminders").
+however many sweeps (processes, retries after a crash) find it due. Claiming rows for
+sending, with leases, lives in `storage.delivery` (at-least-once; see README "Reminders").
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -285,96 +283,6 @@ def staff_with_identity(session: Session) -> list[int]:
     )
 
 
-def new_claim_token() -> str:
-    return secrets.token_hex(8)
-
-
-def claim(
-    session: Session,
-    *,
-    now: datetime,
-    lease_until: datetime,
-    token: str,
-    limit: int,
-    item_types: Sequence[str] | None = None,
-) -> list[OutboxEntry]:
-    """Claim up to `limit` due rows (pending, or sending with an expired lease) for `token`.
-
-    PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` inside the UPDATE, so concurrent senders
-    take disjoint rows without waiting. SQLite: one UPDATE statement is atomic (one writer).
-    """
-    due = (
-        select(_OUTBOX.c.id)
-        .where(_OUTBOX.c.status.in_((PENDING, SENDING)), _OUTBOX.c.send_after <= now)
-        .order_by(_OUTBOX.c.send_after, _OUTBOX.c.id)
-        .limit(limit)
-    )
-    if item_types is not None:  # quiet hours: only what may wake people (pages, issue 6)
-        due = due.where(_OUTBOX.c.item_type.in_(list(item_types)))
-    if is_postgres(session):
-        due = due.with_for_update(skip_locked=True)
-    stmt = (
-        update(_OUTBOX)
-        .where(_OUTBOX.c.id.in_(due.scalar_subquery()))
-        .values(status=SENDING, claimed_by=token, send_after=lease_until)
-        .returning(_OUTBOX.c.id)
-    )
-    ids = list(session.connection().execute(stmt).scalars())
-    if not ids:
-        return []
-    rows = session.exec(
-        sm_select(OutboxEntry).where(col(OutboxEntry.id).in_(ids)).order_by(col(OutboxEntry.id))
-    ).all()
-    return list(rows)
-
-
-def finish(
-    session: Session,
-    ids: Sequence[int],
-    token: str,
-    *,
-    status: str,
-    now: datetime,
-    late: bool = False,
-    transport: str | None = None,
-    error: str | None = None,
-) -> int:
-    """Settle claimed rows as sent, failed or cancelled; rows claimed by someone else stay."""
-    if not ids:
-        return 0
-    values: dict[str, Any] = {"status": status, "last_error": error}
-    if status == SENT:
-        values.update(sent_at=now, late=late, transport=transport)
-    result = session.connection().execute(
-        update(_OUTBOX)
-        .where(_OUTBOX.c.id.in_(list(ids)), _OUTBOX.c.claimed_by == token)
-        .values(**values)
-    )
-    return int(result.rowcount)
-
-
-def retry_later(
-    session: Session,
-    ids: Sequence[int],
-    token: str,
-    *,
-    send_after: datetime,
-    count_attempt: bool,
-    error: str | None,
-) -> None:
-    """Put claimed rows back as pending for a later attempt."""
-    if not ids:
-        return
-    values: dict[str, Any] = {"status": PENDING, "send_after": send_after, "last_error": error}
-    if count_attempt:
-        values["attempts"] = _OUTBOX.c.attempts + 1
-    session.connection().execute(
-        update(_OUTBOX)
-        .where(_OUTBOX.c.id.in_(list(ids)), _OUTBOX.c.claimed_by == token)
-        .values(**values)
-    )
-
-
 def postpone(session: Session, item_type: str, item_id: int, staff_id: int, until: datetime) -> int:
     """Snooze: this person's unsent reminders of this item wait until `until`."""
     result = session.connection().execute(
@@ -386,7 +294,7 @@ def postpone(session: Session, item_type: str, item_id: int, staff_id: int, unti
             _OUTBOX.c.status.in_((PENDING, SENDING)),
             _OUTBOX.c.send_after < until,
         )
-        .values(status=PENDING, send_after=until, claimed_by=None)
+        .values(status=PENDING, send_after=until, claimed_by=None, lease_until=None)
     )
     return int(result.rowcount)
 

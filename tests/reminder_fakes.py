@@ -61,7 +61,10 @@ class RecordingMessenger:
         return [
             (s.at, line)
             for s in self.sent
-            if s.to == to and (digests or not s.reply.text.startswith("Deine Fristen"))
-            for line in s.reply.text.splitlines()
+            if s.to == to
+            # The digest is a section of the person's one message (issue 11).
+            for section in s.reply.text.split("\n\n")
+            if digests or not section.startswith("Deine Fristen")
+            for line in section.splitlines()
             if needle in line
         ]

@@ -14,9 +14,16 @@ _T = SQLModel.metadata.tables
 
 
 def add_people_with_deadlines(
-    db: Database, chat_ids: list[int], due: date, now: datetime, *, prefix: str = "p"
+    db: Database,
+    chat_ids: list[int],
+    due: date,
+    now: datetime,
+    *,
+    prefix: str = "p",
+    per_person: int = 1,
 ) -> None:
-    """One provider organisation per chat id, its coordinator, and one open annual report."""
+    """One provider organisation per chat id, its coordinator, and `per_person` open annual
+    reports."""
     n = len(chat_ids)
     with db.session() as s:
         conn = s.connection()
@@ -63,7 +70,7 @@ def add_people_with_deadlines(
             insert(_T["deadline"]),
             [
                 {
-                    "key": f"{prefix}:annual:{i}",
+                    "key": f"{prefix}:annual:{i}:{j}",
                     "organisation_id": org_base + i + 1,
                     "kind": "annual_report",
                     "rule": "C5",
@@ -73,6 +80,7 @@ def add_people_with_deadlines(
                     "sequence": 0,
                 }
                 for i in range(n)
+                for j in range(per_person)
             ],
         )
     if db.engine.dialect.name == "postgresql":

@@ -4,7 +4,8 @@
 
 Runs sweep and dispatch in a loop with a clock that starts at START_ISO and moves in real
 time, sending through the real TelegramMessenger; exits 0 once the outbox has nothing left to
-send. Prints "ready" when it starts and "sent N" at the end.
+send. Prints "ready" when it starts and "limited R lost L sent N" at the end (R: 429 answers,
+L: rows whose claim was gone when they were marked sent). Logs to KOOPBOT_DATA_DIR/koopbot.log.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from telegram.ext import BaseRateLimiter, ExtBot
 
 from bot.core import build_calendar
+from bot.logs import setup_logging
 from bot.telegram import TelegramMessenger
 from config.settings import Settings
 from scheduler.dispatch import Dispatcher
@@ -61,6 +63,7 @@ class RunningClock:
 
 async def main(db_url: str, base_url: str, start: str) -> int:
     settings = Settings(database_url=db_url)  # the rest from KOOPBOT_* in the environment
+    setup_logging(settings)  # koopbot.log in KOOPBOT_DATA_DIR, redacted (issue 11)
     db = Database(db_url)
     clock = RunningClock(datetime.fromisoformat(start).astimezone(settings.tz))
     calendar = build_calendar(settings)
@@ -69,11 +72,13 @@ async def main(db_url: str, base_url: str, start: str) -> int:
     dispatcher = Dispatcher(settings, db, clock, calendar, {"telegram": TelegramMessenger(bot)})
     sweeper = Sweeper(settings, db, clock, calendar)
     print("ready", flush=True)
-    sent = 0
+    sent = lost = limited = 0
     while True:
         await asyncio.to_thread(sweeper.sweep)
         stats = await dispatcher.dispatch()
         sent += stats.sent_messages
+        lost += stats.lost_claims
+        limited += stats.rate_limited
         with db.session() as s:
             left = outbox.pending_or_sending(s)
         if left == 0:
@@ -82,7 +87,7 @@ async def main(db_url: str, base_url: str, start: str) -> int:
             await asyncio.sleep(0.05)
     await bot.shutdown()
     db.dispose()
-    print(f"sent {sent}", flush=True)
+    print(f"limited {limited} lost {lost} sent {sent}", flush=True)
     return 0
 
 

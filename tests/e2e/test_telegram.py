@@ -28,11 +28,15 @@ from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
 from storage.staff import staff_by_identity
+from tests.logcheck import assert_no_secrets
 from tests.telegram_api import ApiError, RateLimits, TelegramTestServer, User, texts_of
 from tests.telegram_harness import demo_codes, running_adapter
 
 INVITE = r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}"
 KOOPBOT = Path(sys.executable).with_name("koopbot")
+
+WEBHOOK_SECRET = "e2e_webhook_secret_4711"
+MATRIX_PASSWORD = "e2e matrix password 4711"
 
 
 @pytest.fixture
@@ -396,6 +400,8 @@ async def test_koopbot_run_starts_telegram_when_a_token_is_configured(
         "KOOPBOT_TELEGRAM__BASE_FILE_URL": server.base_file_url,
         "KOOPBOT_TELEGRAM__POLL_TIMEOUT": "5",
         "KOOPBOT_LOG_LEVEL": "DEBUG",
+        "KOOPBOT_TELEGRAM__WEBHOOK_SECRET": WEBHOOK_SECRET,  # unused in polling: never logged
+        "KOOPBOT_MATRIX__PASSWORD": MATRIX_PASSWORD,
     }
     env.pop("KOOPBOT_CONFIG", None)
     demo = await asyncio.create_subprocess_exec(
@@ -421,7 +427,7 @@ async def test_koopbot_run_starts_telegram_when_a_token_is_configured(
             await process.wait()
     log = (tmp_path / "data" / "koopbot.log").read_text(encoding="utf-8")
     assert "Telegram: @koopbot_test_bot is running" in log
-    assert server.token not in log
+    assert_no_secrets([log], [server.token, WEBHOOK_SECRET, MATRIX_PASSWORD])  # issue 11
 
 
 async def test_a_refused_command_menu_does_not_stop_the_adapter(

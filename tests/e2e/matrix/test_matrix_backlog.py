@@ -16,6 +16,7 @@ from people import WAIT, Person
 from synapse_server import Account, Synapse
 
 from tests.e2e.driver import KOOPBOT, Installation
+from tests.logcheck import assert_no_secrets
 
 CASE = "HB-2026-007"
 QUESTIONS = ["!notfall", "!ag78", "!faelle", "!fristen", "!hilfe"]
@@ -133,7 +134,6 @@ async def test_the_backlog_is_answered_exactly_once(
     token = json.loads((koopbot.data_dir / "matrix" / "credentials.json").read_text())[
         "access_token"
     ]
-    for secret in (account.password, token):
-        assert secret not in log and secret not in run.output()
+    assert_no_secrets([log, run.output()], [account.password, token])  # issue 11
     assert " INFO nio" not in log and " DEBUG nio" not in log  # nio's per-event chatter
     assert "Traceback" not in run.output(), run.output()

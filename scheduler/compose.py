@@ -1,0 +1,358 @@
+"""Composing claimed outbox rows into messages: one per person per round (issue 11).
+
+Everything due for one person (reminders, the weekly digest, hours alerts, reports about
+unreachable colleagues) becomes one message, split at the messenger's length limit; pages
+and handovers (issue 6) and C7 notices to the ASD (issue 14) stay separate messages. Rows sent under an earlier claim that died
+(their `send_key`) form their own message, under the same idempotency key as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot import case_notices, rota_texts
+from bot import reminder_texts as texts
+from bot.commands.common import deadline_line as digest_line
+from bot.controlling_alerts import ITEM_TYPE as ALERT
+from bot.controlling_alerts import alert_reply
+from bot.formatting import DEADLINE_KIND_LABEL, MEETING_KIND_LABEL, SESSION_KIND_LABEL
+from bot.messages import Reply
+from bot.outgoing import Recipient
+from config.settings import Settings
+from scheduler.reminders import Policy, is_late
+from scheduler.workdays import WorkCalendar
+from storage import delivery, outbox
+from storage.cases import open_deadlines_for, side_of
+from storage.enums import DeadlineStatus
+from storage.models import AgSession, Case, Deadline, Meeting, OutboxEntry, Staff
+from storage.outbox import NewEntry
+from storage.rota import URGENT_ITEM_TYPES, absence_routes
+
+log = logging.getLogger(__name__)
+
+MAX_LINES = 100  # reminder lines in one message; more: "… und N weitere"
+MAX_CHARS = {"telegram": 4096, "matrix": 30_000}  # a longer message is split
+DEFAULT_MAX_CHARS = 4096
+_ITEM_TYPES = ("deadline", "meeting", "session", "digest", "undeliverable")
+
+
+@dataclass
+class Delivery:
+    """One message (in one or more parts) to one person, standing for one or more rows."""
+
+    staff_id: int
+    ids: list[int]
+    token: str
+    send_key: str
+    kind: str  # "main" or "rota:<row id>"
+    attempts: int = 0
+    late: bool = False
+    replies: list[Reply] = field(default_factory=list)
+    recipient: Recipient | None = None
+    reports_only: bool = True  # only "could not reach X" rows: no report about a report
+    urgent: bool = False  # pages and handovers (issue 6): retried at once, also at night
+
+    def key(self, part: int = 0) -> str:
+        """The idempotency key of one part: the same for the retry after a crash."""
+        base = f"{self.send_key}:{self.staff_id}:{self.kind}"
+        digest = hashlib.sha256(base.encode()).hexdigest()[:32]
+        return f"koopbot-{digest}" if part == 0 else f"koopbot-{digest}-{part}"
+
+
+@dataclass
+class Composed:
+    deliveries: list[Delivery]
+    cancelled: int
+    postponed: int
+    rerouted: int
+
+
+def split(reply: Reply, limit: int) -> list[Reply]:
+    """`reply` in parts of at most `limit` characters, cut between lines; buttons on the last."""
+    if len(reply.text) <= limit:
+        return [reply]
+    parts: list[str] = []
+    current = ""
+    for line in reply.text.split("\n"):
+        while len(line) > limit:  # one line longer than a message: cut it
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    out = [Reply(text) for text in parts]
+    out[-1] = Reply(parts[-1], buttons=reply.buttons, attachments=reply.attachments)
+    return out
+
+
+def combine(replies: list[Reply]) -> Reply:
+    return Reply(
+        "\n\n".join(r.text for r in replies),
+        buttons=tuple(b for r in replies for b in r.buttons),
+        attachments=tuple(a for r in replies for a in r.attachments),
+    )
+
+
+class Composer:
+    def __init__(self, settings: Settings, policy: Policy, calendar: WorkCalendar) -> None:
+        self.settings, self.policy, self.calendar = settings, policy, calendar
+
+    def compose(
+        self,
+        session: Session,
+        rows: list[OutboxEntry],
+        token: str,
+        now: datetime,
+        transports: dict[int, str],
+    ) -> Composed:
+        """Messages for claimed `rows`; rows no longer wanted are cancelled, snoozed ones
+        postponed (in this transaction)."""
+        tz = self.settings.tz
+        local_now = now.astimezone(tz)
+        today = local_now.date()
+        ids_of = {t: {r.item_id for r in rows if r.item_type == t} for t in _ITEM_TYPES}
+        deadlines: dict[int | None, tuple[Deadline, Case | None]] = {
+            d.id: (d, c)
+            for d, c in session.exec(
+                select(Deadline, Case)
+                .outerjoin(Case, col(Case.id) == col(Deadline.case_id))
+                .where(col(Deadline.id).in_(ids_of["deadline"]))
+            ).all()
+        }
+        meetings: dict[int | None, tuple[Meeting, Case]] = {
+            m.id: (m, c)
+            for m, c in session.exec(
+                select(Meeting, Case)
+                .join(Case, col(Case.id) == col(Meeting.case_id))
+                .where(col(Meeting.id).in_(ids_of["meeting"]))
+            ).all()
+        }
+        sessions = {
+            s.id: s
+            for s in session.exec(
+                select(AgSession).where(col(AgSession.id).in_(ids_of["session"]))
+            ).all()
+        }
+        snoozes = outbox.snoozed_until(
+            session,
+            [
+                (r.item_id, r.staff_id)
+                for r in rows
+                if r.item_type == "deadline" and not r.stage.startswith("snz:")
+            ],
+            now,
+        )
+        cancel: list[int] = []
+        rows, rerouted = self._reroute_absent(session, rows, today, now, cancel)
+        handles: dict[int | None, str] = {}
+        postpone: dict[datetime, list[int]] = {}
+        Key = tuple[int, str, str]
+        lines: dict[Key, dict[tuple[str, int, bool], texts.Line]] = {}
+        extras: dict[Key, list[Reply]] = {}
+        groups: dict[Key, Delivery] = {}
+        grace = timedelta(minutes=self.settings.reminders.late_after_minutes)
+
+        def add(row: OutboxEntry, kind: str = "main") -> Key:
+            send_key = row.send_key or token
+            key = (row.staff_id, send_key, kind)
+            d = groups.get(key)
+            if d is None:
+                d = groups[key] = Delivery(row.staff_id, [], token, send_key, kind)
+            d.ids.append(_id(row.id))
+            d.attempts = max(d.attempts, row.attempts)
+            d.late = d.late or is_late(self.policy, self.calendar, row.fire_at, now, grace)
+            d.reports_only = d.reports_only and row.item_type == "undeliverable"
+            d.urgent = row.item_type in URGENT_ITEM_TYPES
+            return key
+
+        for row in rows:
+            tag = row.stage.partition(":")[2]
+            if row.item_type == "deadline":
+                found = deadlines.get(row.item_id)
+                deadline, case = found if found else (None, None)
+                snooze = snoozes.get((row.item_id, row.staff_id))
+                if deadline is None or deadline.status is not DeadlineStatus.open:
+                    cancel.append(_id(row.id))
+                elif not row.stage.startswith("snz:") and tag != deadline.due.strftime("%Y%m%d"):
+                    cancel.append(_id(row.id))  # the deadline moved; its new stages follow
+                elif snooze is not None:
+                    postpone.setdefault(snooze, []).append(_id(row.id))
+                else:
+                    escalation = row.stage.startswith("esc:")
+                    what = DEADLINE_KIND_LABEL[deadline.kind]
+                    if case is not None:
+                        what = f"{case.code} {what}"
+                    responsible = self._handle(session, handles, case)
+                    lines.setdefault(add(row), {})[("deadline", row.item_id, escalation)] = (
+                        texts.deadline_line(
+                            _id(deadline.id),
+                            what,
+                            deadline.due,
+                            today,
+                            escalation=escalation,
+                            responsible=responsible,
+                        )
+                    )
+            elif row.item_type in ("meeting", "session"):
+                starts, what = None, ""
+                if row.item_type == "meeting" and (m := meetings.get(row.item_id)):
+                    meeting, mcase = m
+                    if not meeting.cancelled:
+                        starts = meeting.starts_at
+                        what = f"{mcase.code} {MEETING_KIND_LABEL[meeting.kind]}"
+                elif (
+                    row.item_type == "session"
+                    and (s := sessions.get(row.item_id))
+                    and not s.cancelled
+                ):
+                    starts = s.starts_at
+                    place = f", {s.place}" if s.place else ""
+                    what = f"AG 78 {SESSION_KIND_LABEL[s.kind]} „{s.title}“{place}"
+                local = None if starts is None else starts.astimezone(tz)
+                if local is None or local <= local_now or tag != local.strftime("%Y%m%d%H%M"):
+                    cancel.append(_id(row.id))
+                else:
+                    lines.setdefault(add(row), {})[(row.item_type, row.item_id, False)] = (
+                        texts.meeting_line(what, local, today)
+                    )
+            elif row.item_type == "digest":
+                reply = self._digest(session, row, today, now, grace)
+                if reply is None:
+                    cancel.append(_id(row.id))
+                else:
+                    extras.setdefault(add(row), []).append(reply)
+            elif row.item_type == ALERT:  # hours controlling, 90 % rule (issue 7)
+                alert = alert_reply(session, self.settings, self.calendar, row, today)
+                if alert is None:
+                    cancel.append(_id(row.id))
+                else:
+                    # A C7 notice to the ASD (issue 14) is a message of its own, like a page.
+                    notice = row.stage.startswith(case_notices.STAGE_PREFIX)
+                    kind = f"notice:{row.id}" if notice else "main"
+                    extras.setdefault(add(row, kind), []).append(alert)
+            elif row.item_type in rota_texts.ITEM_TYPES:  # on-call messages (issue 6)
+                message = rota_texts.compose(session, self.settings, row, now)
+                if message is None:
+                    cancel.append(_id(row.id))
+                else:
+                    extras.setdefault(add(row, f"rota:{row.id}"), []).append(message)
+            elif row.item_type == "undeliverable":
+                failed = session.get(Staff, row.item_id)
+                if failed is None:
+                    cancel.append(_id(row.id))
+                else:
+                    lines.setdefault(add(row), {})[("undeliverable", row.item_id, False)] = (
+                        texts.undeliverable_line(
+                            failed.name, failed.handle, row.stage.partition(":")[2]
+                        )
+                    )
+            else:
+                log.error("outbox row %s has unknown item type %r", row.id, row.item_type)
+                cancel.append(_id(row.id))
+        delivery.finish(session, cancel, token, status=delivery.CANCELLED, now=now)
+        for until, ids in postpone.items():
+            delivery.retry_later(
+                session, ids, token, send_after=until, count_attempt=False, error=None
+            )
+        for key, d in groups.items():
+            parts: list[Reply] = []
+            if key in lines:
+                parts.append(
+                    texts.reminder(
+                        list(lines[key].values()), late=d.late, now=local_now, limit=MAX_LINES
+                    )
+                )
+            parts.extend(extras.get(key, []))
+            limit = MAX_CHARS.get(transports.get(d.staff_id, ""), DEFAULT_MAX_CHARS)
+            d.replies = split(combine(parts), limit)
+        return Composed(
+            list(groups.values()),
+            len(cancel),
+            sum(len(ids) for ids in postpone.values()),
+            rerouted,
+        )
+
+    def _reroute_absent(
+        self,
+        session: Session,
+        rows: list[OutboxEntry],
+        today: date,
+        now: datetime,
+        cancel: list[int],
+    ) -> tuple[list[OutboxEntry], int]:
+        """Reminders of someone absent today go to their deputy (issue 6), also when the
+        absence was entered after the sweep planned the reminder, and those of someone no
+        longer active are dropped; returns the rows kept and how many were rerouted."""
+        routed_types = ("deadline", "meeting", "session")
+        people = sorted({r.staff_id for r in rows if r.item_type in routed_types})
+        routes = absence_routes(session, people, today)
+        # Planned up to `plan_ahead_hours` ago: someone deactivated since gets nothing.
+        gone = set(people) - outbox.active_staff(session, people)
+        if not routes and not gone:
+            return rows, 0
+        keep: list[OutboxEntry] = []
+        moved: list[NewEntry] = []
+        for row in rows:
+            if row.item_type in routed_types and row.staff_id in gone:
+                cancel.append(_id(row.id))
+                continue
+            if row.item_type not in routed_types or row.staff_id not in routes:
+                keep.append(row)
+                continue
+            cancel.append(_id(row.id))
+            deputy = routes[row.staff_id]
+            if deputy is not None:
+                moved.append(
+                    NewEntry(row.item_type, row.item_id, row.stage, deputy, row.fire_at, now)
+                )
+        active = outbox.active_staff(session, (e.staff_id for e in moved))
+        outbox.insert_entries(session, (e for e in moved if e.staff_id in active), now)
+        return keep, len(moved)
+
+    def _handle(self, session: Session, cache: dict[int | None, str], case: Case | None) -> str:
+        key = None if case is None else case.provider_staff_id
+        if key not in cache:
+            staff = session.get(Staff, key) if key is not None else None
+            cache[key] = staff.handle if staff is not None else "Koordination"
+        return cache[key]
+
+    def _digest(
+        self, session: Session, row: OutboxEntry, today: date, now: datetime, grace: timedelta
+    ) -> Reply | None:
+        staff = session.get(Staff, row.staff_id)
+        if staff is None or not staff.active:
+            return None
+        week_start = date(row.item_id // 10000, row.item_id // 100 % 100, row.item_id % 100)
+        page = open_deadlines_for(
+            session,
+            staff,
+            side_of(session, staff),
+            today=today,
+            until=week_start + timedelta(days=6),
+            limit=texts.MAX_LINES,
+        )
+        if not page.rows:
+            return None
+        lines = [digest_line(d, code, today) for d, code in page.rows]
+        if page.total > len(page.rows):
+            lines.append(f"… und {page.total - len(page.rows)} weitere. /fristen zeigt alle.")
+        late = is_late(self.policy, self.calendar, row.fire_at, now, grace)
+        return texts.digest(lines, week_start=week_start, late=late)
+
+
+def _id(value: int | None) -> int:
+    assert value is not None
+    return value
