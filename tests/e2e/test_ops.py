@@ -157,7 +157,8 @@ async def test_metrics_and_readiness_follow_pages_through_a_telegram_outage(
             assert sends(after, "sent") > sends(during, "sent")
             assert after[("koopbot_outbox_oldest_due_seconds", ())] == 0
             ticks = ("koopbot_tick_duration_seconds_count", (("kind", "dispatch"),))
-            assert after[ticks] > before[ticks]
+            # On a busy machine the first dispatch (the catch-up) may still run at `before`.
+            assert after[ticks] > before.get(ticks, 0)
             assert after[("koopbot_tick_duration_seconds_count", (("kind", "sweep"),))] >= 1
             contact = ("koopbot_messenger_contact_age_seconds", (("messenger", "telegram"),))
             assert after[contact] < 60
