@@ -141,16 +141,7 @@ def finish(
     values: dict[str, Any] = {"status": status, "last_error": error, "lease_until": None}
     if status == SENT:
         values.update(sent_at=now, late=late, transport=transport)
-    result = session.connection().execute(
-        update(_OUTBOX)
-        .where(
-            _OUTBOX.c.id.in_(list(ids)),
-            _OUTBOX.c.claimed_by == token,
-            _OUTBOX.c.status == SENDING,
-        )
-        .values(**values)
-    )
-    return int(result.rowcount or 0)
+    return _update_claimed(session, ids, token, values)
 
 
 def retry_later(
@@ -177,6 +168,13 @@ def retry_later(
         values["send_key"] = None
     if count_attempt:
         values["attempts"] = _OUTBOX.c.attempts + 1
+    return _update_claimed(session, ids, token, values)
+
+
+def _update_claimed(
+    session: Session, ids: Sequence[int], token: str, values: dict[str, Any]
+) -> int:
+    """Update the rows of `ids` that still carry this claim (fenced); how many did."""
     result = session.connection().execute(
         update(_OUTBOX)
         .where(

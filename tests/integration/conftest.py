@@ -16,7 +16,7 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -32,6 +33,7 @@ from bot.core import Bot
 from bot.demo import demo_invites, load_demo
 from config.settings import Settings
 from scheduler.clock import FixedClock
+from scheduler.web import FeedServer
 from storage.db import Database
 from tests.conftest import ChatUser
 
@@ -265,3 +267,16 @@ def demo(
 def _snapshot_usable(request: pytest.FixtureRequest, settings: Settings, clock: FixedClock) -> bool:
     snapshots: SqliteSnapshots = request.getfixturevalue("sqlite_snapshots")
     return snapshots.usable(settings, clock)
+
+
+@pytest.fixture
+async def http(settings: Settings, db: Database, clock: FixedClock) -> AsyncIterator[TestClient]:
+    """The feed server on a free 127.0.0.1 port, rechecking the database on every request."""
+    web = settings.web.model_copy(update={"recheck_seconds": 0.0})
+    server = FeedServer(settings.model_copy(update={"web": web}), db, clock)
+    client = TestClient(TestServer(server.app(), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from bot.core import Bot
 from bot.messages import Incoming
-from config.settings import Settings
 from scheduler.clock import FixedClock
-from scheduler.web import FeedServer
 from storage.db import Database
 from storage.enums import OrgKind, Role, StaffType
 from storage.models import Organisation
@@ -59,18 +56,6 @@ def people(bot: Bot, db: Database, clock: FixedClock) -> dict[str, ChatUser]:
         users[who] = ChatUser(bot, who)
         assert users[who].say(f"/start {code} {name}").startswith("Willkommen")
     return users
-
-
-@pytest.fixture
-async def http(settings: Settings, db: Database, clock: FixedClock) -> AsyncIterator[TestClient]:
-    web = settings.web.model_copy(update={"recheck_seconds": 0.0})
-    server = FeedServer(settings.model_copy(update={"web": web}), db, clock)
-    client = TestClient(TestServer(server.app(), host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def test_the_wednesday_that_was_a_monday_is_asked_back_with_a_button(

@@ -5,33 +5,16 @@ whose content changed. Checked after every step of a day of chat commands."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import icalendar
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from config.settings import Settings
 from scheduler.clock import FixedClock
-from scheduler.web import FeedServer
-from storage.db import Database
 from tests.conftest import ChatUser
 from tests.icalcheck import feed_path, parse_feed
 
 _STAMPS = {"DTSTAMP", "LAST-MODIFIED", "SEQUENCE"}
-
-
-@pytest.fixture
-async def http(settings: Settings, db: Database, clock: FixedClock) -> AsyncIterator[TestClient]:
-    web = settings.web.model_copy(update={"recheck_seconds": 0.0})
-    server = FeedServer(settings.model_copy(update={"web": web}), db, clock)
-    client = TestClient(TestServer(server.app(), host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 Snapshot = dict[str, tuple[dict[str, bytes], int, datetime, datetime]]

@@ -4,34 +4,17 @@ override or an edit really changes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from config.settings import Settings
 from scheduler.clock import FixedClock
-from scheduler.web import FeedServer
-from storage.db import Database
 from tests.conftest import ChatUser
 from tests.icalcheck import feed_path, parse_feed
 from tests.integration.helpers import BOTH_BACKENDS
 from tests.integration.test_rota_chat import at
 
 Events = dict[tuple[datetime, datetime], tuple[str, int, datetime, datetime]]
-
-
-@pytest.fixture
-async def http(settings: Settings, db: Database, clock: FixedClock) -> AsyncIterator[TestClient]:
-    web = settings.web.model_copy(update={"recheck_seconds": 0.0})
-    server = FeedServer(settings.model_copy(update={"web": web}), db, clock)
-    client = TestClient(TestServer(server.app(), host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def events(http: TestClient, path: str) -> Events:

@@ -8,11 +8,10 @@ so Mo 07.04. MK, Mo 14.04. JB, Mo 21.04. TS, Mo 28.04. MK. The clock starts Mon 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from bot.core import Bot
 from config.settings import Settings
@@ -20,7 +19,6 @@ from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
 from scheduler.rota_sweep import RotaSweeper
-from scheduler.web import FeedServer
 from storage.db import Database
 from storage.models import AuditEntry, OncallSwap, Page
 from tests.conftest import BERLIN, ChatUser
@@ -427,18 +425,6 @@ async def test_absent_escalation_recipient_is_replaced_by_the_team_deputy(
 
 # ---------------------------------------------------------------------------
 # The on-call feed shows overrides and swaps as soon as they take effect
-
-
-@pytest.fixture
-async def http(settings: Settings, db: Database, clock: FixedClock) -> AsyncIterator[TestClient]:
-    web = settings.web.model_copy(update={"recheck_seconds": 0.0})
-    server = FeedServer(settings.model_copy(update={"web": web}), db, clock)
-    client = TestClient(TestServer(server.app(), host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def test_feed_shows_swaps_and_overrides_as_soon_as_they_take_effect(
