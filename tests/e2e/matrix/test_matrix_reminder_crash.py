@@ -1,242 +1,35 @@
 """Reminders over Matrix survive SIGKILL without a duplicate (issue 11): a scheduler process
 sends 60 reminders to four people on a real Synapse through the Matrix messenger and is
-killed four times at random moments while sending, restarted each time on the same database,
-device and crypto store. A row caught in a kill is sent again under the transaction id
-derived from its delivery key, which Synapse answers with the event it already has. At the
-end every reminder reached its person exactly once: 0 lost, 0 duplicates."""
+killed four times at random moments while a row is claimed for sending, restarted each time
+on the same database, device and crypto store. A row caught in a kill is sent again under the
+transaction id derived from its delivery key, which Synapse answers with the event it already
+has. At the end every reminder reached its person exactly once: 0 lost, 0 duplicates; no log
+holds the password or the access token."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import random
-import re
-import signal
-import sys
-import time
-from collections import Counter
-from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from people import Person
-from sqlalchemy import update
-from sqlmodel import col, select
-from synapse_server import Account, Synapse
+from matrix_crash import crash_run
+from synapse_server import Synapse
 
-from bot.core import build_calendar
-from config.settings import Settings
-from scheduler.clock import FixedClock
-from scheduler.engine import Sweeper
-from storage import outbox
-from storage.db import Database
-from storage.models import Deadline, OutboxEntry
-from tests.conftest import BERLIN
-from tests.logcheck import assert_no_secrets, log_files
-from tests.reminder_population import add_people_with_deadlines
-
-ROOT = Path(__file__).resolve().parents[3]
-START = datetime(2025, 4, 8, 8, 5, tzinfo=BERLIN)  # a Tuesday, just after 08:00
 PEOPLE, PER_PERSON, KILLS = 4, 15, 4
-SPACING = 0.35  # seconds between two rows coming due: most go out as a message of their own
-_NUMBER = re.compile(r"#(\d+) ")
-
-
-class Worker:
-    """`tests.matrix_reminder_worker` processes, one at a time, on one data directory."""
-
-    def __init__(self, db_url: str, account: Account, homeserver: str, tmp: Path) -> None:
-        self.db_url, self.anchor = db_url, time.time()
-        self.env = {
-            **os.environ,
-            "KOOPBOT_DATA_DIR": str(tmp),
-            "KOOPBOT_LOG_LEVEL": "INFO",
-            "KOOPBOT_MATRIX__HOMESERVER": homeserver,
-            "KOOPBOT_MATRIX__USER_ID": account.user_id,
-            "KOOPBOT_MATRIX__PASSWORD": account.password,
-            "KOOPBOT_MATRIX__SYNC_TIMEOUT_MS": "5000",
-            "KOOPBOT_REMINDERS__MESSENGERS": '["matrix"]',
-            "KOOPBOT_REMINDERS__LEASE_SECONDS": "6",
-            "KOOPBOT_REMINDERS__RATE_PER_SECOND": json.dumps({"matrix": 50}),
-        }
-        self.proc: asyncio.subprocess.Process | None = None
-        self.starts = 0
-
-    def now(self) -> datetime:
-        """The workers' clock."""
-        return START + timedelta(seconds=time.time() - self.anchor)
-
-    async def start(self) -> None:
-        assert self.proc is None or self.proc.returncode is not None
-        self.starts += 1
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.matrix_reminder_worker",
-            self.db_url,
-            START.isoformat(),
-            repr(self.anchor),
-            cwd=ROOT,
-            env=self.env,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert self.proc.stdout is not None
-        line = await asyncio.wait_for(self.proc.stdout.readline(), 90)
-        assert line.strip() == b"ready", line
-
-    async def kill(self) -> bool:
-        """SIGKILL; False if the process had already finished."""
-        assert self.proc is not None
-        if self.proc.returncode is not None:
-            return False
-        self.proc.send_signal(signal.SIGKILL)
-        return await self.proc.wait() == -signal.SIGKILL
-
-    async def finish(self) -> str:
-        assert self.proc is not None
-        out, _ = await asyncio.wait_for(self.proc.communicate(), 180)
-        assert self.proc.returncode == 0, out
-        return out.decode()
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
-
-
-def prepare(db_url: str, people: list[Person]) -> tuple[Database, set[int]]:
-    """PER_PERSON open deadlines per person, swept once; the reminders wait in the outbox,
-    due only far in the future until `stagger` moves them."""
-    settings = Settings(database_url=db_url)
-    db = Database(db_url)
-    db.upgrade()
-    users = [p.user_id for p in people]
-    add_people_with_deadlines(
-        db,
-        users,
-        date(2025, 4, 8),
-        START - timedelta(days=1),
-        per_person=PER_PERSON,
-        transport="matrix",
-    )
-    Sweeper(settings, db, FixedClock(START), build_calendar(settings)).sweep()
-    with db.session() as s:
-        assert outbox.counts_by_status(s) == {"pending": PEOPLE * PER_PERSON}
-        s.connection().execute(update(OutboxEntry).values(send_after=START + timedelta(days=1)))
-        s.commit()
-        numbers = set(s.exec(select(Deadline.id)).all())
-    return db, {n for n in numbers if n is not None}
-
-
-def stagger(db: Database, first: datetime) -> None:
-    """The rows come due one after another, alternating between the people."""
-    with db.session() as s:
-        rows = s.exec(select(OutboxEntry).order_by(col(OutboxEntry.id))).all()
-        order = sorted(rows, key=lambda r: (rows.index(r) % PER_PERSON, r.staff_id))
-        for i, row in enumerate(order):
-            row.send_after = first + timedelta(seconds=i * SPACING)
-            s.add(row)
-        s.commit()
-
-
-async def claims_left(db: Database) -> set[str]:
-    """The claims of the rows in "sending"."""
-    with db.session() as s:
-        claims = s.exec(select(OutboxEntry.claimed_by).where(OutboxEntry.status == "sending")).all()
-    return {c for c in claims if c is not None}
-
-
-async def sending(db: Database, dead: set[str], timeout: float = 30) -> set[str]:
-    """Waits until a live process (not one of the `dead` claims) is sending; its claims."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        live = await claims_left(db) - dead
-        if live:
-            return live
-        await asyncio.sleep(0.01)
-    raise AssertionError("no row was being sent")
-
-
-def received(person: Person, room: str, bot: str) -> Counter[int]:
-    """How often each deadline number reached the person in koopbot's messages."""
-    return Counter(int(n) for m in person.received(room, bot) for n in _NUMBER.findall(m.body))
 
 
 async def test_sigkill_while_sending_over_matrix_duplicates_nothing(
     synapse: Synapse, tmp_path: Path
 ) -> None:
-    suffix = os.urandom(3).hex()
-    account = synapse.register(f"koopbot-crash-{suffix}")
-    synapse.exempt_from_rate_limit(account.user_id)
-    bot = account.user_id
-    people: list[Person] = []
-    worker = Worker(f"sqlite:///{tmp_path / 'koopbot.db'}", account, synapse.url, tmp_path)
-    rng = random.Random(20250408)
-    try:
-        for i in range(PEOPLE):
-            human = synapse.register(f"p{i}-{suffix}")
-            synapse.exempt_from_rate_limit(human.user_id)
-            person = Person(synapse.url, human, tmp_path / f"person-{i}")
-            people.append(person)
-            await person.start()
-        db, numbers = prepare(worker.db_url, people)
-        rooms = [await p.create_room(invite=[bot], direct=True) for p in people]
-        await worker.start()
-        for person, room in zip(people, rooms, strict=True):
-            await person.wait_joined(room, bot)
-        stagger(db, worker.now() + timedelta(seconds=1))
-
-        kills, dead = 0, set[str]()
-        while kills < KILLS:
-            await asyncio.sleep(rng.uniform(0.5, 3.0))
-            live = await sending(db, dead)  # a kill while a message is on its way
-            await asyncio.sleep(rng.uniform(0, 0.15))
-            assert await worker.kill(), "the worker finished before the kill"
-            dead |= live | await claims_left(db)  # every claim now is a dead process's
-            kills += 1
-            await worker.start()
-        assert "sent" in await worker.finish()
-        with db.session() as s:
-            assert outbox.counts_by_status(s) == {"sent": PEOPLE * PER_PERSON}
-            # Claimed by one process, sent by another under the first one's key.
-            caught = len(
-                s.exec(
-                    select(OutboxEntry.id).where(OutboxEntry.send_key != OutboxEntry.claimed_by)
-                ).all()
-            )
-        db.dispose()
-
-        # Each person's own marker comes after everything koopbot sent: once it is back,
-        # every message (and every duplicate) has arrived.
-        for person, room in zip(people, rooms, strict=True):
-            marker = await person.say(room, f"marker-{suffix}")
-            await person.wait(
-                lambda p=person, r=room, e=marker: any(
-                    m.event_id == e for m in p.inbox if m.room_id == r
-                ),
-                "the marker",
-                60,
-            )
-        counts: Counter[int] = Counter()
-        for person, room in zip(people, rooms, strict=True):
-            assert person.undecryptable == []
-            assert all(m.encrypted for m in person.received(room, bot))
-            counts += received(person, room, bot)
-        assert set(counts) == numbers, f"lost: {sorted(numbers - set(counts))}"
-        duplicates = {n: c for n, c in counts.items() if c > 1}
-        assert duplicates == {}, duplicates
-        messages = sum(len(p.received(r, bot)) for p, r in zip(people, rooms, strict=True))
-        print(
-            f"\n{kills} kills, {caught} rows caught in a kill and sent again, "
-            f"{messages} messages for {len(numbers)} reminders, 0 duplicates"
-        )
-        assert worker.starts == KILLS + 1
-    finally:
-        await worker.stop()
-        for person in people:
-            await person.stop()
-
-    token = json.loads((tmp_path / "matrix" / "credentials.json").read_text())["access_token"]
-    logs = log_files(tmp_path)
-    assert logs, "the worker wrote no log"
-    assert_no_secrets(logs, [account.password, token])
+    run = await crash_run(
+        synapse, tmp_path, people_n=PEOPLE, per_person=PER_PERSON, kills=KILLS, spacing=0.35
+    )
+    assert run.kills == KILLS and run.starts == KILLS + 1
+    assert run.statuses == {"sent": PEOPLE * PER_PERSON}
+    assert run.undecryptable == 0 and run.all_encrypted
+    assert len(run.reminders) == PEOPLE * PER_PERSON
+    assert run.lost == [], f"lost: {run.lost}"
+    assert run.duplicates == {}, run.duplicates
+    assert set(run.counts) == run.reminders
+    print(
+        f"\n{run.kills} kills, {run.caught} rows caught in a kill and sent again, "
+        f"{run.messages} messages for {len(run.reminders)} reminders, 0 duplicates"
+    )
