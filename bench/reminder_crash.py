@@ -1,12 +1,19 @@
 """SIGKILLs at random moments while schedulers sweep and send (issue 11).
 
     .venv/bin/python bench/reminder_crash.py [--kills 50] [--n 2000] [--backends sqlite,postgresql]
+    .venv/bin/python bench/reminder_crash.py --matrix [--kills 20] [--people 8] [--per-person 30]
 
 n people each have one deadline due today (not swept yet: the first workers sweep too); a
 worker process (tests/reminder_worker.py) is started and killed with SIGKILL after a random
 0.05-0.6 s, `kills` times, then one runs to the end. Right after each kill the reminders the
 server accepted but the database has not marked sent are counted: the sends in flight, the
 most that can go out twice. Prints lost reminders, duplicates and that count per backend.
+
+`--matrix`: the same over Matrix on a real Synapse (KOOPBOT_SYNAPSE_PYTHON), a worker sending
+through the Matrix messenger (tests/matrix_reminder_worker.py), killed while a row is claimed
+for sending and restarted on the same device (tests/e2e/matrix/matrix_crash.py); prints lost
+reminders, duplicates (each reminder counted in what its person's client received) and the
+rows caught in a kill and sent again under their transaction id.
 """
 
 from __future__ import annotations
@@ -99,13 +106,52 @@ async def run(backend: str, kills: int, n: int, seed: int) -> None:
     )
 
 
+async def run_matrix(kills: int, people: int, per_person: int, seed: int) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e" / "matrix"))
+    from matrix_crash import crash_run
+    from synapse_server import Synapse
+
+    with tempfile.TemporaryDirectory() as tmp:
+        synapse = Synapse(Path(tmp) / "synapse")
+        synapse.start()
+        try:
+            work = Path(tmp) / "koopbot"
+            work.mkdir()
+            out = await crash_run(
+                synapse,
+                work,
+                people_n=people,
+                per_person=per_person,
+                kills=kills,
+                spacing=0.4,
+                seed=seed,
+            )
+        finally:
+            synapse.stop()
+    print(
+        f"matrix: {out.kills} kills, {len(out.reminders)} reminders for {people} people: "
+        f"lost {len(out.lost)}, duplicates {sum(c - 1 for c in out.duplicates.values())}, "
+        f"rows caught in a kill and sent again {out.caught}, messages {out.messages}, "
+        f"undecryptable {out.undecryptable}; outbox {out.statuses}; {out.seconds:.0f} s; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--kills", type=int, default=None, help="50; 20 with --matrix")
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--seed", type=int, default=20250408)
+    parser.add_argument("--matrix", action="store_true")
+    parser.add_argument("--people", type=int, default=8)
+    parser.add_argument("--per-person", type=int, default=30)
     args = parser.parse_args()
+    if args.matrix:
+        kills = 20 if args.kills is None else args.kills
+        asyncio.run(run_matrix(kills, args.people, args.per_person, args.seed))
+        return
+    args.kills = 50 if args.kills is None else args.kills
     for backend in args.backends.split(","):
         asyncio.run(run(backend, args.kills, args.n, args.seed))
 

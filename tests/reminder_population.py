@@ -1,5 +1,5 @@
 """Synthetic data for the multi-process tests and the benchmarks: organisations with one
-coordinator each (on Telegram) and their own deadlines, bulk-inserted."""
+coordinator each (on Telegram, or Matrix) and their own deadlines, bulk-inserted."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ _T = SQLModel.metadata.tables
 
 def add_people_with_deadlines(
     db: Database,
-    chat_ids: list[int],
+    chat_ids: list[int] | list[str],
     due: date,
     now: datetime,
     *,
     prefix: str = "p",
     per_person: int = 1,
+    transport: str = "telegram",
 ) -> None:
     """One provider organisation per chat id, its coordinator, and `per_person` open annual
     reports."""
@@ -59,7 +60,7 @@ def add_people_with_deadlines(
             [
                 {
                     "staff_id": base + i + 1,
-                    "transport": "telegram",
+                    "transport": transport,
                     "external_id": str(chat),
                     "created_at": now,
                 }
