@@ -138,6 +138,8 @@ class RedactingFilter(logging.Filter):
 _RECORD_FIELDS: Final = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 FILTER: Final = RedactingFilter()
+# Libraries that write request and response bodies at DEBUG (nio has its own setting).
+_QUIET_AT_DEBUG: Final = ("telegram", "httpx", "httpcore", "aiohttp.client")
 
 
 def formatter(settings: Settings) -> logging.Formatter:
@@ -164,6 +166,8 @@ def setup_logging(settings: Settings) -> None:
     handler.setFormatter(formatter(settings))
     root = logging.getLogger()
     root.setLevel(settings.log_level)
+    for name in _QUIET_AT_DEBUG:  # at DEBUG they log whole requests: message texts, people
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     root.addHandler(handler)
     errors = logging.StreamHandler(sys.stderr)
     errors.setLevel(logging.ERROR)  # the bare message, as before

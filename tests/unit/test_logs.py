@@ -39,6 +39,12 @@ def logged(tmp_path: Path) -> tuple[Settings, logging.Logger]:
     root.handlers[:] = before
     root.setLevel(level)
     sys.excepthook = hook
+    _reset_library_levels()
+
+
+def _reset_library_levels() -> None:
+    for name in ("telegram", "httpx", "httpcore", "aiohttp.client"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def test_every_library_logger_is_redacted(logged: tuple[Settings, logging.Logger]) -> None:
@@ -121,3 +127,21 @@ def test_json_lines_are_redacted_too(tmp_path: Path) -> None:
     assert [line["logger"] for line in lines] == ["httpx", "httpx"]
     assert "RuntimeError" in lines[1]["exc_info"] and "url" in lines[0]
     assert_no_secrets([tmp_path / "koopbot.log"], [TOKEN])
+
+
+def test_libraries_that_log_message_texts_stay_above_debug(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, log_level="DEBUG")
+    root = logging.getLogger()
+    before, level, hook = list(root.handlers), root.level, sys.excepthook
+    setup_logging(settings)
+    try:
+        assert root.level == logging.DEBUG  # koopbot's own debugging stays possible
+        for name in ("telegram.ext.Application", "httpx", "httpcore.http11"):
+            assert logging.getLogger(name).getEffectiveLevel() == logging.INFO, name
+    finally:
+        for handler in root.handlers[len(before) :]:
+            handler.close()
+        root.handlers[:] = before
+        root.setLevel(level)
+        sys.excepthook = hook
+        _reset_library_levels()
