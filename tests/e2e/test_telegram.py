@@ -428,6 +428,7 @@ async def test_koopbot_run_starts_telegram_when_a_token_is_configured(
     log = (tmp_path / "data" / "koopbot.log").read_text(encoding="utf-8")
     assert "Telegram: @koopbot_test_bot is running" in log
     assert_no_secrets([log], [server.token, WEBHOOK_SECRET, MATRIX_PASSWORD])  # issue 11
+    assert "Notfallkontakt" not in log and "Mara" not in log  # no message text even at DEBUG
 
 
 async def test_a_refused_command_menu_does_not_stop_the_adapter(
