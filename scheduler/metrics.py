@@ -8,12 +8,13 @@ are names from a fixed set: never a user id, a case code or anything a person ty
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
+from scheduler.clock import Clock, SystemClock
 from storage.ops import OutboxSnapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -43,7 +44,9 @@ class Liveness:
 class Metrics:
     """The collectors of one process, in a registry of their own."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        # Liveness stamps come from the same kind of clock /readyz compares them with.
+        self.clock: Clock = clock or SystemClock(UTC)
         self.registry = CollectorRegistry()
         self.liveness = Liveness()
         r = self.registry
@@ -109,17 +112,20 @@ class Metrics:
     def observe_tick(self, kind: str, seconds: float, *, at: float | None = None) -> None:
         self.ticks.labels(kind).observe(seconds)
         if kind == "sweep":
-            self.liveness.last_sweep = time.time() if at is None else at
+            self.liveness.last_sweep = self._stamp(at)
 
     def expect_sweep(self, every_seconds: float, *, at: float | None = None) -> None:
         self.liveness.sweep_expected_every = every_seconds
-        self.liveness.sweep_started = time.time() if at is None else at
+        self.liveness.sweep_started = self._stamp(at)
 
     def expect_messenger(self, name: str, *, at: float | None = None) -> None:
-        self.liveness.messengers_started[name] = time.time() if at is None else at
+        self.liveness.messengers_started[name] = self._stamp(at)
 
     def record_contact(self, name: str, *, at: float | None = None) -> None:
-        self.liveness.last_contact[name] = time.time() if at is None else at
+        self.liveness.last_contact[name] = self._stamp(at)
+
+    def _stamp(self, at: float | None) -> float:
+        return self.clock.now().timestamp() if at is None else at
 
     # -- scraping -------------------------------------------------------------------------
 

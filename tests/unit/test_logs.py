@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,21 +32,26 @@ def logged(tmp_path: Path) -> tuple[Settings, logging.Logger]:
         telegram={"token": SecretStr(TOKEN), "webhook_secret": SecretStr(WEBHOOK)},
         matrix={"password": SecretStr(PASSWORD)},
     )
+    with logging_set_up(settings) as root:
+        yield settings, root
+
+
+@contextmanager
+def logging_set_up(settings: Settings) -> Iterator[logging.Logger]:
+    """`setup_logging(settings)`, and this process's logging as it was afterwards."""
     root = logging.getLogger()
     before, level, hook = list(root.handlers), root.level, sys.excepthook
     setup_logging(settings)
-    yield settings, root
-    for handler in root.handlers[len(before) :]:
-        handler.close()
-    root.handlers[:] = before
-    root.setLevel(level)
-    sys.excepthook = hook
-    _reset_library_levels()
-
-
-def _reset_library_levels() -> None:
-    for name in ("telegram", "httpx", "httpcore", "aiohttp.client"):
-        logging.getLogger(name).setLevel(logging.NOTSET)
+    try:
+        yield root
+    finally:
+        for handler in root.handlers[len(before) :]:
+            handler.close()
+        root.handlers[:] = before
+        root.setLevel(level)
+        sys.excepthook = hook
+        for name in ("telegram", "httpx", "httpcore", "aiohttp.client"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def test_every_library_logger_is_redacted(logged: tuple[Settings, logging.Logger]) -> None:
@@ -103,10 +110,7 @@ def test_json_lines_are_redacted_too(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path, log={"format": "json"}, telegram={"token": SecretStr(TOKEN)}
     )
-    root = logging.getLogger()
-    before, level, hook = list(root.handlers), root.level, sys.excepthook
-    setup_logging(settings)
-    try:
+    with logging_set_up(settings) as root:
         log = logging.getLogger("httpx")
         log.warning("POST /bot%s/sendMessage", TOKEN, extra={"url": f"/bot{TOKEN}/getMe"})
         try:
@@ -115,12 +119,6 @@ def test_json_lines_are_redacted_too(tmp_path: Path) -> None:
             log.exception("request failed")
         for handler in root.handlers:
             handler.flush()
-    finally:
-        for handler in root.handlers[len(before) :]:
-            handler.close()
-        root.handlers[:] = before
-        root.setLevel(level)
-        sys.excepthook = hook
     lines = [
         json.loads(line) for line in (tmp_path / "koopbot.log").read_text("utf-8").splitlines()
     ]
@@ -131,17 +129,7 @@ def test_json_lines_are_redacted_too(tmp_path: Path) -> None:
 
 def test_libraries_that_log_message_texts_stay_above_debug(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, log_level="DEBUG")
-    root = logging.getLogger()
-    before, level, hook = list(root.handlers), root.level, sys.excepthook
-    setup_logging(settings)
-    try:
+    with logging_set_up(settings) as root:
         assert root.level == logging.DEBUG  # koopbot's own debugging stays possible
         for name in ("telegram.ext.Application", "httpx", "httpcore.http11"):
             assert logging.getLogger(name).getEffectiveLevel() == logging.INFO, name
-    finally:
-        for handler in root.handlers[len(before) :]:
-            handler.close()
-        root.handlers[:] = before
-        root.setLevel(level)
-        sys.excepthook = hook
-        _reset_library_levels()
