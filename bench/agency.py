@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from bot.case_file import RawRow
 from bot.demo import JUGENDAMT, PROVIDER
-from storage.enums import OrgKind, Role, StaffType
+from config.enums import OrgKind, Role, StaffType
 from storage.models import Organisation, Staff
 
 HEADER = (

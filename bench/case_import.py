@@ -32,10 +32,10 @@ from bot.cli import _parser
 from bot.core import build_calendar
 from bot.demo import load_demo
 from bot.import_cli import run
+from config.enums import CaseStatus, LegalBasis, StaffType
 from config.settings import Settings
 from storage.case_import import load_directory
 from storage.db import Database
-from storage.enums import CaseStatus, LegalBasis, StaffType
 from storage.models import Case
 
 

@@ -30,11 +30,7 @@ from bot.controlling_alerts import org_report
 from bot.controlling_report import chart_results
 from bot.core import Bot, build_calendar
 from bot.messages import Incoming, Sender
-from config.settings import Settings
-from scheduler.clock import FixedClock
-from scheduler.controlling import Quarter
-from storage.db import Database
-from storage.enums import (
+from config.enums import (
     HoursCategory,
     LegalBasis,
     MissedReason,
@@ -42,6 +38,10 @@ from storage.enums import (
     Role,
     StaffType,
 )
+from config.settings import Settings
+from scheduler.clock import FixedClock
+from scheduler.controlling import Quarter
+from storage.db import Database
 from storage.models import (
     Case,
     Contract,

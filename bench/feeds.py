@@ -40,12 +40,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiohttp import ClientSession, web
 
+from config.enums import OrgKind, Role, SessionKind
 from config.settings import Settings
 from scheduler.clock import SystemClock
 from scheduler.ics import FeedCalendar, FeedEvent, clear_event_cache, render
 from scheduler.web import FeedServer, start
 from storage.db import Database
-from storage.enums import OrgKind, Role, SessionKind
 from storage.feeds import FeedKind, issue_token
 from storage.models import AgSession, Organisation, Staff
 from tests.ics_reference import render_reference

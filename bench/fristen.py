@@ -47,12 +47,12 @@ from bot.case_plan import plan_import
 from bot.core import Bot, build_calendar
 from bot.demo import load_demo
 from bot.messages import Incoming, Sender
+from config.enums import DeadlineStatus, HoursCategory, MissedReason
 from config.settings import Settings
 from scheduler.clock import SystemClock
 from storage.case_import import refresh_statistics as analyse_after_import
 from storage.cases import side_of, visible_cases_clause
 from storage.db import Database
-from storage.enums import DeadlineStatus, HoursCategory, MissedReason
 from storage.models import Case, Deadline, HoursEntry, Staff
 from storage.staff import link_identity
 

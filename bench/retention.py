@@ -26,10 +26,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.settings import Settings
-from storage import retention
-from storage.db import Database
-from storage.enums import (
+from config.enums import (
     CaseStatus,
     DeadlineKind,
     DeadlineStatus,
@@ -40,6 +37,9 @@ from storage.enums import (
     Role,
     StaffType,
 )
+from config.settings import Settings
+from storage import retention
+from storage.db import Database
 from storage.models import (
     AuditEntry,
     Case,

@@ -18,12 +18,12 @@ from bot.case_file import CaseFile
 from bot.case_rows import CaseRow, RowError, parse_row
 from bot.errors import UserError
 from bot.formatting import LEGAL_BASIS_LABEL, STAFF_TYPE_LABEL, fmt_date, fmt_datetime
+from config.enums import CaseStatus, MeetingKind, StaffType
 from config.settings import Settings
 from scheduler.chain import CaseFacts, DerivedDeadline, MeetingFact, derive_case_deadlines
 from scheduler.workdays import WorkCalendar
 from storage import case_import as store
 from storage.case_import import ExistingCase, StaffInfo
-from storage.enums import CaseStatus, MeetingKind, StaffType
 
 DEFAULT_HPG_TIME = time(9, 0)  # as /hpg without a time
 

@@ -21,9 +21,9 @@ from bot.parsing import (
     parse_staff_type,
     parse_time,
 )
+from config.enums import LegalBasis, OrgKind, StaffType
 from config.settings import Settings
 from storage.case_import import Directory, OrgInfo, StaffInfo
-from storage.enums import LegalBasis, OrgKind, StaffType
 
 EARLIEST_START = date(2000, 1, 1)
 _YEAR_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\.\d{1,2}\.\d{2,4}")

@@ -16,8 +16,8 @@ from matplotlib.patches import Patch
 
 from bot.controlling_report import percent
 from bot.formatting import CATEGORY_LABEL, STAFF_TYPE_LABEL, WEEKDAY_SHORT
+from config.enums import HoursCategory, StaffType
 from scheduler.controlling import Quarter, QuarterResult, QuarterState
-from storage.enums import HoursCategory, StaffType
 
 PNG = "image/png"
 _COLORS: dict[StaffType | None, str] = {

@@ -262,8 +262,8 @@ def _load_demo(settings: Settings, db: Database, now: object) -> None:
 def _invite(args: argparse.Namespace, settings: Settings, db: Database, now: object) -> int:
     from datetime import datetime
 
+    from config.enums import OrgKind, Role, StaffType
     from storage import audit
-    from storage.enums import OrgKind, Role, StaffType
     from storage.staff import create_invite, organisation_by_name
 
     assert isinstance(now, datetime)
@@ -299,8 +299,8 @@ def _invite(args: argparse.Namespace, settings: Settings, db: Database, now: obj
 def _add_org(args: argparse.Namespace, db: Database, now: object) -> int:
     from datetime import datetime
 
+    from config.enums import OrgKind
     from storage import audit
-    from storage.enums import OrgKind
     from storage.models import Organisation
     from storage.staff import organisation_by_name
 

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from bot.messages import Incoming
+from config.enums import OrgKind, Role
 from config.settings import Settings
 from scheduler.workdays import WorkCalendar
-from storage.enums import OrgKind, Role
 from storage.models import Staff
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from bot.formatting import CATEGORY_LABEL, MISSED_REASON_LABEL, STAFF_TYPE_LABEL, fmt_date
+from config.enums import HoursCategory, StaffType
 from config.settings import Settings
 from scheduler.controlling import (
     Figures,
@@ -26,7 +27,6 @@ from scheduler.controlling import (
 from scheduler.controlling_rule import RuleVerdict, catch_up, elapsed_share, rule_window
 from scheduler.workdays import WorkCalendar
 from storage import controlling as store
-from storage.enums import HoursCategory, StaffType
 from storage.models import Contract, HoursCorrection, HoursEntry, Staff
 
 HISTORY_QUARTERS = 4  # quarters before a single quarter shown in its chart

@@ -17,6 +17,7 @@ from bot.messages import Incoming, Reply, Sender
 from bot.parsing import invalid_characters
 from bot.phrases import natural_command, only_fillers
 from bot.registry import REGISTRY, Command, Registry
+from config.enums import OrgKind
 from config.settings import Settings
 from scheduler.clock import Clock
 from scheduler.metrics import record_command
@@ -24,7 +25,6 @@ from scheduler.workdays import WorkCalendar
 from storage.bounds import ascii_text
 from storage.cases import side_of
 from storage.db import Database
-from storage.enums import OrgKind
 from storage.models import Staff
 from storage.staff import is_registered, staff_by_identity
 

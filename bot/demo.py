@@ -10,11 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session, select
 
 from bot.casework import ensure_annual_reports, recompute_chain
-from config.settings import Settings
-from scheduler.workdays import WorkCalendar
-from storage import audit
-from storage.controlling import contract_of, set_planned_hours
-from storage.enums import (
+from config.enums import (
     DeadlineStatus,
     HoursCategory,
     LegalBasis,
@@ -24,6 +20,10 @@ from storage.enums import (
     SessionKind,
     StaffType,
 )
+from config.settings import Settings
+from scheduler.workdays import WorkCalendar
+from storage import audit
+from storage.controlling import contract_of, set_planned_hours
 from storage.models import (
     AgSession,
     Case,

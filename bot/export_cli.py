@@ -9,12 +9,12 @@ from pathlib import Path
 
 from bot.controlling_report import build, file_stamp
 from bot.core import build_calendar
+from config.enums import OrgKind
 from config.settings import Settings
 from scheduler.controlling import Quarter
 from storage import audit
 from storage.controlling import Scope
 from storage.db import Database
-from storage.enums import OrgKind
 from storage.staff import organisation_by_name
 
 

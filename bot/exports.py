@@ -17,8 +17,8 @@ from openpyxl.styles import Font
 
 from bot.controlling_report import Report
 from bot.formatting import CATEGORY_LABEL, MISSED_REASON_LABEL, STAFF_TYPE_LABEL
+from config.enums import HoursCategory, MissedReason, StaffType
 from scheduler.controlling import QuarterState
-from storage.enums import HoursCategory, MissedReason, StaffType
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv"

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
-from storage.enums import (
+from config.enums import (
     DeadlineKind,
     HoursCategory,
     LegalBasis,

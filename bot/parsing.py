@@ -29,8 +29,8 @@ from typing import Final, Literal, TypeVar
 from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, fmt_date, fmt_time
 from bot.names import refuse_names
+from config.enums import HoursCategory, LegalBasis, MissedReason, StaffType
 from storage.bounds import MAX_ID, ascii_int, ascii_text
-from storage.enums import HoursCategory, LegalBasis, MissedReason, StaffType
 
 Prefer = Literal["past", "future"]
 

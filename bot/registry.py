@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from storage.enums import OrgKind, Role
+from config.enums import OrgKind, Role
 
 if TYPE_CHECKING:
     from bot.context import Ctx

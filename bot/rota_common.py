@@ -10,9 +10,9 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, fmt_date_wd, fmt_datetime, fmt_time
 from bot.parsing import parse_date, shown, split_date_range
+from config.enums import Role
 from scheduler.rota import Rule, base_holder
 from storage import rota as store
-from storage.enums import Role
 from storage.models import Rotation, Staff
 from storage.staff import staff_by_handle
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from config.enums import DeadlineKind, MeetingKind
 from config.settings import Periods
 from scheduler.deadlines import (
     latest_followup,
@@ -15,7 +16,6 @@ from scheduler.deadlines import (
     yearly_fixed_due,
 )
 from scheduler.workdays import WorkCalendar
-from storage.enums import DeadlineKind, MeetingKind
 
 
 @dataclass(frozen=True)

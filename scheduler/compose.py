@@ -23,12 +23,12 @@ from bot.controlling_alerts import alert_reply
 from bot.formatting import DEADLINE_KIND_LABEL, MEETING_KIND_LABEL, SESSION_KIND_LABEL
 from bot.messages import Reply
 from bot.outgoing import Recipient
+from config.enums import DeadlineStatus
 from config.settings import Settings
 from scheduler.reminders import Policy, is_late
 from scheduler.workdays import WorkCalendar
 from storage import delivery, outbox
 from storage.cases import open_deadlines_for, side_of
-from storage.enums import DeadlineStatus
 from storage.models import AgSession, Case, Deadline, Meeting, OutboxEntry, Staff
 from storage.outbox import NewEntry
 from storage.rota import URGENT_ITEM_TYPES, absence_routes

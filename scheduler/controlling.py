@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from config.enums import HoursCategory, MissedReason, StaffType
 from scheduler.workdays import WorkCalendar
-from storage.enums import HoursCategory, MissedReason, StaffType
 
 # Seed 001 II.5: indirect time (travel, documentation, training) is 20 % of the direct
 # hours "by calculation"; renegotiation when fewer than 90 % of the planned hours are

@@ -8,11 +8,11 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from config.enums import CaseStatus, DeadlineStatus, OrgKind, SessionKind
 from config.settings import Settings
 from scheduler.ics import FeedCalendar, FeedEvent
 from scheduler.oncall_events import rotation_events
 from storage.cases import visible_cases_clause
-from storage.enums import CaseStatus, DeadlineStatus, OrgKind, SessionKind
 from storage.feeds import FeedKind
 from storage.models import (
     AgSession,

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, Table, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from storage.enums import CaseStatus, LegalBasis, MeetingKind, OrgKind, StaffType
+from config.enums import CaseStatus, LegalBasis, MeetingKind, OrgKind, StaffType
 from storage.models import AuditEntry, Case, Deadline, FeedState, Meeting, Organisation, Staff
 
 CHUNK = 1000  # rows per IN list or multi-row INSERT: well below SQLite's variable limit

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, case
 from sqlmodel import Session, col, func, select
 
-from storage.enums import CaseStatus, DeadlineKind, DeadlineStatus, OrgKind, Role
+from config.enums import CaseStatus, DeadlineKind, DeadlineStatus, OrgKind, Role
 from storage.models import Case, CoordinationRequest, Deadline, Meeting, Organisation, Staff
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, distinct, func, select
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
+from config.enums import CaseStatus, HoursCategory, MissedReason, Role, StaffType
 from scheduler.controlling import HoursRow, Quarter
-from storage.enums import CaseStatus, HoursCategory, MissedReason, Role, StaffType
 from storage.models import (
     Case,
     Contract,

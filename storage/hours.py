@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import Session, col, func, select
 
-from storage.enums import HoursCategory
+from config.enums import HoursCategory
 from storage.models import Case, HoursEntry
 
 

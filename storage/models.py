@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.enums import (
+from config.enums import (
     CaseStatus,
     DeadlineKind,
     DeadlineStatus,

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sm_select
 
-from storage.enums import CaseStatus, DeadlineStatus, Role
+from config.enums import CaseStatus, DeadlineStatus, Role
 from storage.models import (
     AgSession,
     Case,

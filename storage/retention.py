@@ -23,9 +23,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, String, cast, delete, func, literal, or_, update
 from sqlmodel import Session, col, select
 
+from config.enums import CaseStatus
 from config.settings import Retention
 from storage import audit
-from storage.enums import CaseStatus
 from storage.models import (
     AuditEntry,
     AuditPurge,

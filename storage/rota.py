@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from config.enums import Role
 from scheduler.rota import (
     Duty,
     Override,
@@ -30,7 +31,6 @@ from scheduler.rota import (
     next_duty,
 )
 from storage.bounds import db_id
-from storage.enums import Role
 from storage.models import (
     Availability,
     Deputy,

@@ -10,8 +10,8 @@ from sqlalchemy import and_, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from config.enums import Role
 from scheduler.rota import RotaSpec, shift_by_number
-from storage.enums import Role
 from storage.models import (
     Availability,
     OncallHandover,

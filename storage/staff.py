@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from config.enums import OrgKind, Role, StaffType
 from storage.bounds import ascii_text
-from storage.enums import OrgKind, Role, StaffType
 from storage.models import Invite, MessengerIdentity, Organisation, Staff, StartAttempt
 
 # Unambiguous on a phone keyboard: no 0/O, 1/I/L.

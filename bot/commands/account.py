@@ -9,8 +9,8 @@ from bot.formatting import STAFF_TYPE_LABEL, fmt_date
 from bot.messages import Reply
 from bot.parsing import parse_staff_type, split_args
 from bot.registry import REGISTRY, Command
+from config.enums import OrgKind, Role
 from storage import audit
-from storage.enums import OrgKind, Role
 from storage.models import Organisation, Staff
 from storage.staff import create_invite, free_handle, link_identity, usable_invite
 

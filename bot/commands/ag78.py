@@ -30,9 +30,9 @@ from bot.parsing import (
     split_args,
 )
 from bot.registry import REGISTRY
+from config.enums import Role, SessionKind
 from scheduler.wallclock import Reading
 from storage.ag78 import ag_sessions, sessions_starting_between
-from storage.enums import Role, SessionKind
 from storage.models import AgSession
 
 

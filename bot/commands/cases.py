@@ -40,6 +40,15 @@ from bot.parsing import (
     split_args,
 )
 from bot.registry import REGISTRY
+from config.enums import (
+    CaseStatus,
+    DeadlineKind,
+    DeadlineStatus,
+    MeetingKind,
+    OrgKind,
+    Role,
+    StaffType,
+)
 from scheduler.deadlines import valid_until
 from storage.cases import (
     cancel_meetings_from,
@@ -48,15 +57,6 @@ from storage.cases import (
     meetings_of,
     next_open_deadlines,
     visible_cases_page,
-)
-from storage.enums import (
-    CaseStatus,
-    DeadlineKind,
-    DeadlineStatus,
-    MeetingKind,
-    OrgKind,
-    Role,
-    StaffType,
 )
 from storage.models import Case, CoordinationRequest, Meeting, Organisation, Staff
 from storage.outbox import replan_case

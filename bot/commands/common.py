@@ -22,9 +22,9 @@ from bot.formatting import (
 from bot.messages import Button, Reply
 from bot.parsing import WEEKDAY_WORDS, WeekdayMismatch, looks_like_date, parse_case_code
 from bot.registry import Handler
+from config.enums import DeadlineStatus
 from storage import audit
 from storage.cases import ChainChanges, can_see_case, case_by_code
-from storage.enums import DeadlineStatus
 from storage.models import Case, Deadline
 
 

@@ -36,10 +36,10 @@ from bot.parsing import (
     split_date_range,
 )
 from bot.registry import REGISTRY
+from config.enums import HoursCategory, OrgKind, Role
 from scheduler.controlling import Quarter, month_of, week_of
 from storage import controlling as store
 from storage.controlling import Scope
-from storage.enums import HoursCategory, OrgKind, Role
 from storage.hours import entries_between, minutes_on_day
 from storage.models import Contract, Staff
 from storage.staff import staff_by_handle

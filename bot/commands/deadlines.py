@@ -12,8 +12,8 @@ from bot.formatting import DEADLINE_KIND_LABEL, fmt_date
 from bot.messages import Button, Reply
 from bot.parsing import parse_id
 from bot.registry import REGISTRY
+from config.enums import DeadlineStatus, OrgKind, Role
 from storage.cases import can_see_case, open_deadlines_for
-from storage.enums import DeadlineStatus, OrgKind, Role
 from storage.models import Case, Deadline
 
 _HORIZON_DAYS = 60

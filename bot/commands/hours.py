@@ -26,8 +26,8 @@ from bot.parsing import (
     split_args,
 )
 from bot.registry import REGISTRY
+from config.enums import HoursCategory, OrgKind
 from storage.controlling import contract_of
-from storage.enums import HoursCategory, OrgKind
 from storage.hours import entries_between, minutes_on_day, own_entry, same_entry
 from storage.models import HoursEntry
 

@@ -9,7 +9,7 @@ from bot.errors import UserError
 from bot.messages import Reply
 from bot.names import refuse_names
 from bot.registry import REGISTRY
-from storage.enums import CaseStatus, OrgKind
+from config.enums import CaseStatus, OrgKind
 from storage.models import CaseNotice, Staff
 
 _USAGE = (

@@ -10,11 +10,11 @@ from bot.formatting import DEADLINE_KIND_LABEL
 from bot.messages import Reply
 from bot.parsing import parse_count, parse_id
 from bot.registry import REGISTRY
+from config.enums import DeadlineStatus, OrgKind, Role
 from scheduler.engine import policy_for
 from scheduler.reminders import snooze_until
 from storage import outbox
 from storage.cases import can_see_case
-from storage.enums import DeadlineStatus, OrgKind, Role
 from storage.models import Case, Deadline
 
 _MAX_DAYS = 30

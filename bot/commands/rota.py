@@ -32,10 +32,10 @@ from bot.rota_common import (
     state_of,
     who,
 )
+from config.enums import Role
 from scheduler.rota import RotaSpec, base_holder, shift_by_number, wall_clock
 from scheduler.rota_edit import Plan, RuleChange, plan_edit, plan_end
 from storage import rota as store
-from storage.enums import Role
 from storage.models import Rotation, Staff, Team
 from storage.rota_rules import create_rotation
 

@@ -15,9 +15,9 @@ from PIL import Image
 from sqlmodel import select
 
 from bot.core import Bot
+from config.enums import HoursCategory
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import HoursCategory
 from storage.models import Case, HoursEntry, Staff
 from tests.telegram_api import ApiError, RateLimits, TelegramTestServer
 from tests.telegram_harness import demo_codes, running_adapter

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel, col
 from sqlmodel import select as sm_select
 
+from config.enums import DeadlineKind, DeadlineStatus
 from storage.db import Database
-from storage.enums import DeadlineKind, DeadlineStatus
 from storage.models import AuditEntry, Case, Deadline, Staff
 
 BOTH_BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -10,9 +10,9 @@ from aiohttp.test_utils import TestClient
 
 from bot.core import Bot
 from bot.messages import Incoming
+from config.enums import OrgKind, Role, StaffType
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import OrgKind, Role, StaffType
 from storage.models import Organisation
 from storage.staff import create_invite
 from tests.conftest import ChatUser

@@ -18,10 +18,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 from bot.core import Bot
+from config.enums import Role
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database, alembic_config
-from storage.enums import Role
 from storage.models import AuditEntry, Case, Staff
 from tests.conftest import ChatUser
 from tests.integration.helpers import (

@@ -12,11 +12,11 @@ from bot.core import Bot
 from bot.errors import UserError
 from bot.messages import Reply
 from bot.registry import Registry
+from config.enums import HoursCategory
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage import audit
 from storage.db import Database
-from storage.enums import HoursCategory
 from storage.models import AuditEntry, HoursEntry
 from tests.conftest import ChatUser
 from tests.integration.helpers import all_rows, row_counts

@@ -12,10 +12,10 @@ from sqlmodel import col
 from bot.cli import _parser
 from bot.core import Bot
 from bot.import_cli import run
+from config.enums import DeadlineStatus
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import DeadlineStatus
 from storage.models import AuditEntry, Case, Deadline, FeedState, Meeting
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, case_of, deadlines_of, row_counts

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from bot import texts
+from config.enums import DeadlineKind, DeadlineStatus, LegalBasis, StaffType
 from storage.db import Database
-from storage.enums import DeadlineKind, DeadlineStatus, LegalBasis, StaffType
 from storage.models import Case
 from tests.conftest import ChatUser
 from tests.integration.helpers import (

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from bot.casework import extend_chains
 from bot.core import Bot
+from config.enums import DeadlineKind, DeadlineStatus, MeetingKind
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import DeadlineKind, DeadlineStatus, MeetingKind
 from storage.models import CoordinationRequest, Deadline, Meeting
 from tests.conftest import ChatUser
 from tests.integration.helpers import (

@@ -22,11 +22,11 @@ from bot.console import chat
 from bot.core import Bot
 from bot.demo import PROVIDER
 from bot.messages import Incoming, Reply
+from config.enums import HoursCategory, MissedReason
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.service import ReminderService
 from storage.db import Database
-from storage.enums import HoursCategory, MissedReason
 from storage.models import AuditEntry, HoursCorrection, HoursEntry, OutboxEntry, Staff
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, case_of, one_row, row_counts

@@ -15,10 +15,10 @@ import pytest
 from sqlmodel import col
 
 from bot.core import Bot
+from config.enums import HoursCategory
 from scheduler.clock import FixedClock
 from scheduler.service import ReminderService
 from storage.db import Database
-from storage.enums import HoursCategory
 from storage.models import HoursEntry, OutboxEntry, Staff
 from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, case_of, one_row

@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 
 from bot.core import Bot
 from bot.messages import Incoming, Reply
+from config.enums import HoursCategory
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import HoursCategory
 from storage.models import HoursEntry, Staff
 from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, case_of, one_row

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col
 
 from bot import texts
+from config.enums import DeadlineStatus
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import DeadlineStatus
 from storage.models import Case, Deadline
 from tests.conftest import ChatUser
 from tests.integration.helpers import all_rows, staff_id

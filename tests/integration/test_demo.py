@@ -9,10 +9,10 @@ from sqlmodel import col, func, select
 
 from bot.core import Bot
 from bot.demo import DEMO_PLANNED_HOURS, load_demo_history
+from config.enums import HoursCategory
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import HoursCategory
 from storage.models import Contract, ContractYear, HoursEntry
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS

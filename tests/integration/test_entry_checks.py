@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
+from config.enums import DeadlineKind, DeadlineStatus
 from storage.db import Database
-from storage.enums import DeadlineKind, DeadlineStatus
 from storage.models import Deadline, HoursEntry
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, row_counts

@@ -14,11 +14,11 @@ from multidict import CIMultiDict
 from sqlmodel import select
 
 from bot.demo import PEOPLE
+from config.enums import DeadlineStatus
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.web import FeedServer
 from storage.db import Database
-from storage.enums import DeadlineStatus
 from storage.feeds import hash_token
 from storage.models import Case, Deadline, FeedToken, Staff
 from tests.conftest import ChatUser

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import texts
+from config.enums import HoursCategory, MissedReason
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import HoursCategory, MissedReason
 from storage.models import HoursEntry
 from tests.conftest import ChatUser
 from tests.integration.helpers import (

@@ -9,9 +9,9 @@ import pytest
 
 from bot import texts
 from bot.core import Bot
+from config.enums import OrgKind, Role
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import OrgKind, Role
 from storage.models import Organisation, Rotation
 from storage.staff import create_invite
 from tests.conftest import ChatUser

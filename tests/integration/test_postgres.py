@@ -15,10 +15,10 @@ from sqlalchemy import Engine, text
 
 from bot.core import Bot
 from bot.demo import demo_invites, load_demo
+from config.enums import OrgKind
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import OrgKind
 from storage.models import Organisation
 from tests.conftest import ChatUser
 from tests.integration.conftest import (

@@ -27,11 +27,11 @@ from bot.case_file import CaseFile, RawRow
 from bot.case_import import apply_import
 from bot.case_plan import plan_import
 from bot.core import Bot
+from config.enums import HoursCategory, OrgKind, Role, StaffType
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.feeds import personal_feed
 from storage.db import Database
-from storage.enums import HoursCategory, OrgKind, Role, StaffType
 from storage.models import Case, HoursEntry, Organisation, Staff
 from storage.outbox import due_items
 from tests.conftest import ChatUser

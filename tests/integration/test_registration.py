@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from bot import texts
 from bot.core import Bot
+from config.enums import OrgKind, Role, StaffType
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.enums import OrgKind, Role, StaffType
 from storage.models import Invite, MessengerIdentity, Organisation, Staff
 from storage.staff import create_invite, hash_code
 from tests.conftest import ChatUser

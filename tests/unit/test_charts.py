@@ -8,8 +8,8 @@ from datetime import date
 from matplotlib.figure import Figure
 
 from bot import charts
+from config.enums import HoursCategory, StaffType
 from scheduler.controlling import Quarter, QuarterResult, QuarterState
-from storage.enums import HoursCategory, StaffType
 
 Q3 = Quarter(2026, 3)
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from config.enums import HoursCategory, MissedReason, StaffType
 from scheduler.controlling import (
     HoursRow,
     Quarter,
@@ -21,7 +22,6 @@ from scheduler.controlling import (
     short_runs,
 )
 from scheduler.workdays import WorkCalendar
-from storage.enums import HoursCategory, MissedReason, StaffType
 
 HB = WorkCalendar(subdivision="HB", workdays="mon-fri")
 H = 60  # minutes per hour

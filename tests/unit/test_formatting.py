@@ -25,7 +25,7 @@ from bot.formatting import (
     fmt_hours,
     fmt_time,
 )
-from storage.enums import (
+from config.enums import (
     DeadlineKind,
     HoursCategory,
     LegalBasis,

@@ -26,7 +26,7 @@ from bot.parsing import (
     split_args,
     split_date_range,
 )
-from storage.enums import HoursCategory, LegalBasis, MissedReason, StaffType
+from config.enums import HoursCategory, LegalBasis, MissedReason, StaffType
 
 TODAY = date(2025, 4, 16)  # a Wednesday
 

@@ -1,4 +1,5 @@
-"""The persisted vocabulary of koopbot (standard library only, shared by all packages)."""
+"""The persisted vocabulary of koopbot (standard library only). It sits in `config`, the bottom
+layer, so every package can share it and the rules in `scheduler` import nothing of `storage`."""
 
 from __future__ import annotations
 
