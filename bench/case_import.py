@@ -4,7 +4,7 @@ A fresh database with the demo organisation among many providers and ASD offices
 (bench/agency.py), the case list written as a CSV file, then the real command function
 (bot.import_cli.run: read, check, write in one transaction) timed; then the same file again
 (nothing changes) and the old way for comparison: one case at a time through the ORM and
-bot.casework.recompute_chain, as /fall_neu does, for a sample.
+scheduler.casework.recompute_chain, as /fall_neu does, for a sample.
 
     .venv/bin/python bench/case_import.py [--cases 100000] [--postgres URL] [--no-sqlite]
 """
@@ -27,13 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from agency import Shape, build, csv_text
 from fristen import fresh_postgres
 
-from bot.casework import recompute_chain
 from bot.cli import _parser
 from bot.core import build_calendar
 from bot.demo import load_demo
 from bot.import_cli import run
 from config.enums import CaseStatus, LegalBasis, StaffType
 from config.settings import Settings
+from scheduler.casework import recompute_chain
 from storage.case_import import load_directory
 from storage.db import Database
 from storage.models import Case

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.reminder_render import GermanRenderer
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telegram.ext import ExtBot
@@ -57,7 +59,12 @@ async def run(n: int) -> None:
             )
             await bot.initialize()
             dispatcher = Dispatcher(
-                settings, db, RunningClock(START), calendar, {"telegram": TelegramMessenger(bot)}
+                settings,
+                db,
+                RunningClock(START),
+                calendar,
+                {"telegram": TelegramMessenger(bot)},
+                GermanRenderer(settings, calendar),
             )
             started = time.perf_counter()
             rate_limited = 0

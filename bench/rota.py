@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.reminder_render import GermanRenderer
+
 CODE = Path(os.environ.get("KOOPBOT_BENCH_CODE") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(CODE))
 
@@ -210,7 +212,14 @@ def measure(rotations: int, runs: int, since: date | None) -> dict[str, float]:
             ticks.append(time.perf_counter() - start)
             tick_cpu.append(time.process_time() - busy)
         messenger = RecordingMessenger(clock)
-        dispatcher = Dispatcher(settings, db, clock, bot.calendar, {"console": messenger})
+        dispatcher = Dispatcher(
+            settings,
+            db,
+            clock,
+            bot.calendar,
+            {"console": messenger},
+            GermanRenderer(settings, bot.calendar),
+        )
         asyncio.run(dispatcher.dispatch())  # send what is queued before measuring
         clock.set(datetime(2025, 4, 8, 2, 0, tzinfo=BERLIN))
         delivered = []

@@ -14,9 +14,9 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.case_plan import CaseUpdate, ImportPlan, NewCase, Progress, chain_of, no_progress
-from bot.casework import recompute_chain
 from config.enums import CaseStatus, DeadlineStatus, MeetingKind
 from config.settings import Settings
+from scheduler.casework import recompute_chain
 from scheduler.workdays import WorkCalendar
 from storage import audit
 from storage import case_import as store

@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(settings: Settings) -> None:
-    from bot.logs import setup_logging  # one redacting filter on every handler (issue 11)
+    from config.logs import setup_logging  # one redacting filter on every handler (issue 11)
 
     setup_logging(settings)
 
@@ -180,7 +180,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
     if args.command == "run":
         import asyncio
 
-        from bot.runner import App, run_services, with_configured_messengers
+        from bot.app import App
+        from bot.runner import run_services, with_configured_messengers
 
         services = with_configured_messengers(settings)
         try:
@@ -202,7 +203,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, db: Database) -> int
     if args.command == "scheduler":
         import asyncio
 
-        from bot.runner import App, run_services
+        from bot.app import App
+        from bot.runner import run_services
 
         app = App(settings=settings, db=db, clock=clock, bot=Bot(settings, db, clock))
         asyncio.run(run_services(app, ["scheduler"]))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
+from bot.app import App, MessengerKind
 from bot.core import Bot
+from bot.log_messenger import LogMessenger
 from bot.messages import Attachment, Incoming, Reply, Sender
+from scheduler.ports import Messenger
 
 PROMPT = "> "
 _QUIT = {"/ende", "/exit", "/quit", "exit", "quit"}
@@ -53,3 +58,30 @@ def chat(bot: Bot, user_id: str, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
         for attachment in reply.attachments:
             path = save_attachment(bot.settings.data_dir / "files", attachment)
             stdout.write(f"Datei: {path}\n")
+
+
+async def chat_service(app: App) -> None:
+    """The console chat; stdin is read in a daemon thread so other services keep running
+    and a signal can end the process while the thread still waits for input."""
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def done() -> None:
+        if not finished.done():
+            finished.set_result(None)
+
+    def worker() -> None:
+        try:
+            chat(app.bot, app.settings.console_user)
+        finally:
+            loop.call_soon_threadsafe(done)
+
+    threading.Thread(target=worker, name="console", daemon=True).start()
+    await finished
+
+
+async def outgoing(app: App) -> Messenger[Reply]:
+    return LogMessenger("console")
+
+
+MESSENGER = MessengerKind(chat_service, outgoing)

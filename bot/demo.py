@@ -9,7 +9,6 @@ from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, select
 
-from bot.casework import ensure_annual_reports, recompute_chain
 from config.enums import (
     DeadlineStatus,
     HoursCategory,
@@ -21,6 +20,7 @@ from config.enums import (
     StaffType,
 )
 from config.settings import Settings
+from scheduler.casework import ensure_annual_reports, recompute_chain
 from scheduler.workdays import WorkCalendar
 from storage import audit
 from storage.controlling import contract_of, set_planned_hours

@@ -7,22 +7,24 @@ import sys
 from typing import TextIO
 
 from bot.messages import Reply
-from bot.outgoing import Recipient
+from scheduler.ports import Recipient
 
 log = logging.getLogger(__name__)
 
 
 class LogMessenger:
-    """`bot.outgoing.Messenger` for the `console` transport: writes the reminder to a stream."""
+    """`scheduler.ports.Messenger` for the `console` transport: writes the reminder to a stream."""
+
+    max_chars = 4096
 
     def __init__(self, transport: str = "console", stream: TextIO | None = None) -> None:
         self.transport = transport
         self.stream = stream or sys.stdout
 
-    async def send(self, recipient: Recipient, reply: Reply, *, idempotency_key: str) -> None:
-        """Print `reply` addressed to the console user; buttons become their commands."""
-        buttons = "".join(f"\n  [{b.label}: {b.command}]" for b in reply.buttons)
-        self.stream.write(f"\n🔔 an {recipient.external_id}:\n{reply.text}{buttons}\n")
+    async def send(self, recipient: Recipient, message: Reply, *, idempotency_key: str) -> None:
+        """Print `message` addressed to the console user; buttons become their commands."""
+        buttons = "".join(f"\n  [{b.label}: {b.command}]" for b in message.buttons)
+        self.stream.write(f"\n🔔 an {recipient.external_id}:\n{message.text}{buttons}\n")
         self.stream.flush()
         # Only ids in the log: the text carries case codes and belongs to the chat alone.
         log.info("reminder %s shown to staff %s", idempotency_key, recipient.staff_id)

@@ -17,13 +17,12 @@ import os
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, LoginError, SyncError, SyncResponse, WhoamiError
 
+from bot.app import App, MessengerKind
 from bot.core import Bot
-from bot.logs import register_secret
 from bot.matrix_answers import Answerer
 from bot.matrix_identity import establish_identity
 from bot.matrix_inbox import TRANSPORT, Inbox
@@ -33,14 +32,12 @@ from bot.matrix_rooms import RoomDirectory
 from bot.matrix_send import Answer, MatrixSender, MatrixStats, backoff, is_rate_limited
 from bot.matrix_sync import SYNC_FILTER, SyncPosition, new_events
 from bot.messages import Reply, Sender
-from bot.outgoing import DeliveryError, FailureKind, Recipient
+from config.logs import register_secret
 from config.settings import MatrixSettings, Settings
 from scheduler import metrics
+from scheduler.ports import DeliveryError, FailureKind, Recipient
 from storage import matrix_events
 from storage.matrix_events import SentDeadline
-
-if TYPE_CHECKING:
-    from bot.runner import App
 
 __all__ = [
     "TRANSPORT",
@@ -371,9 +368,10 @@ class MatrixAdapter:
 
 
 class MatrixMessenger:
-    """`bot.outgoing.Messenger` for Matrix: a Reply into the person's encrypted direct chat."""
+    """`scheduler.ports.Messenger` for Matrix: a Reply into the person's encrypted direct chat."""
 
     transport = TRANSPORT
+    max_chars = 30_000  # far below the 64 KiB event limit, also once encrypted
 
     def __init__(
         self, adapter: MatrixAdapter, *, max_rate_limit_waits: int = 2, ready_timeout: float = 60
@@ -417,3 +415,11 @@ async def run_matrix(app: App) -> None:
         await adapter.run()
     finally:
         await adapter.close()
+
+
+async def outgoing(app: App) -> MatrixMessenger:
+    # The device of the `matrix` service (same crypto store, same transaction ids).
+    return MatrixMessenger(shared_adapter(app))
+
+
+MESSENGER = MessengerKind(run_matrix, outgoing)

@@ -24,7 +24,7 @@ from bot.matrix_keys import Pending
 from bot.matrix_render import deadline_ids, relation, relation_of, render, reply_tx_id
 from bot.matrix_send import Answer, MatrixSender, MatrixStats
 from bot.messages import Incoming, Reply
-from bot.outgoing import DeliveryError, FailureKind
+from scheduler.ports import DeliveryError, FailureKind
 from storage import matrix_events as store
 from storage.matrix_events import FINAL, EventStatus, HandledEvent, SentDeadline
 

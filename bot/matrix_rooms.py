@@ -32,7 +32,7 @@ from nio import (
 from nio.event_builders import EnableEncryptionBuilder
 
 from bot.matrix_send import MatrixStats, is_rate_limited
-from bot.outgoing import DeliveryError, FailureKind
+from scheduler.ports import DeliveryError, FailureKind
 
 log = logging.getLogger(__name__)
 

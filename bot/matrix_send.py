@@ -23,7 +23,7 @@ from nio import (
 
 from bot.matrix_render import DONE, SNOOZE
 from bot.messages import Attachment
-from bot.outgoing import DeliveryError, FailureKind
+from scheduler.ports import DeliveryError, FailureKind
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from bot.logs import register_secret
+from config.logs import register_secret
 
 ALGORITHM = "m.secret_storage.v1.aes-hmac-sha2"
 DEFAULT_KEY_TYPE = "m.secret_storage.default_key"

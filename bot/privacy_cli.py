@@ -44,19 +44,13 @@ def run(args: argparse.Namespace, settings: Settings, db: Database, now: datetim
     return _loeschen(db, args.person, now, confirmed=args.ja)
 
 
-def run_retention(settings: Settings, db: Database, now: datetime) -> retention.Plan:
-    """The daily job (scheduler) and `koopbot retention`: one transaction."""
-    with db.session() as session:
-        return retention.apply(session, settings.retention, now, now.astimezone(settings.tz).date())
-
-
 def _retention(settings: Settings, db: Database, now: datetime, *, dry_run: bool) -> int:
     today = now.astimezone(settings.tz).date()
     if dry_run:
         with db.session() as session:
             found = retention.plan(session, settings.retention, now, today)
     else:
-        found = run_retention(settings, db, now)
+        found = retention.run_retention(settings, db, now)
     rules = settings.retention
     verb = "würde" if dry_run else "wurde"
     print(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.formatting import fmt_date_wd, fmt_datetime, fmt_days_relative, fmt_time
 from bot.messages import Button, Reply
+from scheduler.ports import Line
 
 MAX_LINES = 25
 MAX_BUTTON_DEADLINES = 4  # two buttons each; Telegram keyboards stay readable on a phone
@@ -17,14 +17,6 @@ FAILURE_REASON = {
     "rate_limited": "der Messenger hat zu lange gebremst",
     "network": "der Messenger war nicht erreichbar",
 }
-
-
-@dataclass(frozen=True)
-class Line:
-    """One thing to remind of; `deadline_id` adds the done/snooze buttons."""
-
-    text: str
-    deadline_id: int | None = None
 
 
 def deadline_line(

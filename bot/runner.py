@@ -6,76 +6,13 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
-from bot.core import Bot
+from bot import messengers
+from bot.app import App, Service
 from config.settings import ConfigError, Settings
-from scheduler.clock import Clock
-from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class App:
-    """What every service shares: one settings object, one database, one clock, one core."""
-
-    settings: Settings
-    db: Database
-    clock: Clock
-    bot: Bot
-
-
-Service = Callable[[App], Coroutine[Any, Any, None]]  # runs until done or cancelled
-
-
-async def console_service(app: App) -> None:
-    """The console chat; stdin is read in a daemon thread so other services keep running
-    and a signal can end the process while the thread still waits for input."""
-    import threading
-
-    from bot.console import chat
-
-    loop = asyncio.get_running_loop()
-    finished: asyncio.Future[None] = loop.create_future()
-
-    def done() -> None:
-        if not finished.done():
-            finished.set_result(None)
-
-    def worker() -> None:
-        try:
-            chat(app.bot, app.settings.console_user)
-        finally:
-            loop.call_soon_threadsafe(done)
-
-    threading.Thread(target=worker, name="console", daemon=True).start()
-    await finished
-
-
-async def matrix_service(app: App) -> None:
-    """The Matrix adapter (matrix-nio, end-to-end encrypted); needs the `[matrix]` settings."""
-    from bot.matrix import run_matrix
-
-    await run_matrix(app)
-
-
-async def telegram_service(app: App) -> None:
-    """The Telegram adapter (python-telegram-bot, long polling or webhook)."""
-    from telegram.error import InvalidToken
-
-    from bot.telegram import TelegramAdapter
-
-    adapter = TelegramAdapter(app.bot, app.settings.telegram)
-    try:
-        await adapter.run()
-    except InvalidToken:
-        # A well-formed token that Telegram does not know: a setting, not a bug (issue 12).
-        raise ConfigError(
-            "telegram.token: Telegram hat das Token abgelehnt (InvalidToken)"
-        ) from None
 
 
 async def web_service(app: App) -> None:
@@ -86,10 +23,22 @@ async def web_service(app: App) -> None:
 
 
 async def scheduler_service(app: App) -> None:
-    """The reminder engine (scheduler/service.py): sweep, dispatch, digest; section `[reminders]`."""
-    from scheduler.service import reminder_service
+    """The reminder engine (scheduler/service.py): sweep, dispatch, digest; section `[reminders]`.
 
-    await reminder_service(app)
+    The composition root of the engine: the messengers of `reminders.messengers` are built
+    here and handed in with the German texts (bot/reminder_engine.py)."""
+    from bot.reminder_engine import reminder_engine
+    from scheduler.service import run_engine
+
+    wanted = app.settings.reminders.messengers
+    unknown = [t for t in wanted if t not in messengers.MESSENGERS]
+    if unknown:
+        raise ValueError(
+            f"reminders.messengers: no messenger for {unknown}; known: {sorted(messengers.MESSENGERS)}"
+        )
+    outgoing = {t: await messengers.messenger(t).outgoing(app) for t in wanted}
+    service = reminder_engine(app.settings, app.db, app.clock, app.bot.calendar, outgoing)
+    await run_engine(service)
 
 
 async def metrics_service(app: App) -> None:
@@ -99,10 +48,8 @@ async def metrics_service(app: App) -> None:
     await serve_alone(app.settings, app.db, app.clock)
 
 
+# The services besides the messengers' chats (bot/messengers.py).
 SERVICES: dict[str, Service] = {
-    "console": console_service,
-    "telegram": telegram_service,
-    "matrix": matrix_service,
     "web": web_service,
     "scheduler": scheduler_service,
     "metrics": metrics_service,
@@ -112,18 +59,22 @@ SERVICES: dict[str, Service] = {
 def with_configured_messengers(settings: Settings) -> list[str]:
     """The `services` setting plus each messenger whose credentials are configured."""
     names = list(settings.services)
-    if settings.telegram.configured and "telegram" not in names:
-        names.append("telegram")
-    if settings.matrix.configured and "matrix" not in names:
-        names.append("matrix")
-    return names
+    return names + [n for n in messengers.configured(settings) if n not in names]
+
+
+def service(name: str) -> Service:
+    """The service called `name`: a messenger's chat or one of SERVICES."""
+    if name in messengers.MESSENGERS:
+        return messengers.messenger(name).chat
+    return SERVICES[name]
 
 
 async def run_services(app: App, names: list[str]) -> None:
     """Start the named services; stop all when one ends or on SIGINT/SIGTERM."""
-    unknown = [n for n in names if n not in SERVICES]
+    known = {*SERVICES, *messengers.MESSENGERS}
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unbekannte Dienste {unknown}; bekannt: {sorted(SERVICES)}")
+        raise ValueError(f"unbekannte Dienste {unknown}; bekannt: {sorted(known)}")
     from bot.backup_cli import hold_running_lock
 
     lock = hold_running_lock(app.settings)  # `koopbot restore` waits for a stopped installation
@@ -133,7 +84,7 @@ async def run_services(app: App, names: list[str]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(SERVICES[name](app), name=name) for name in names]
+    tasks = [asyncio.create_task(service(name)(app), name=name) for name in names]
     stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait(), name="signal")
     await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     for task in tasks:

@@ -32,6 +32,7 @@ from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -49,13 +50,14 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
+from bot.app import App, MessengerKind
 from bot.core import Bot
-from bot.logs import FILTER, register_secret
 from bot.messages import Button, Incoming, Reply, Sender
-from bot.outgoing import DeliveryError, FailureKind, Recipient
 from bot.registry import REGISTRY, Registry
-from config.settings import TelegramSettings
+from config.logs import FILTER, register_secret
+from config.settings import ConfigError, TelegramSettings
 from scheduler import metrics
+from scheduler.ports import DeliveryError, FailureKind, Recipient
 
 log = logging.getLogger(__name__)
 
@@ -316,6 +318,7 @@ class TelegramMessenger:
     """The outgoing side for the reminder engine: a Reply into a person's private chat."""
 
     transport = TRANSPORT
+    max_chars = MAX_TEXT
 
     def __init__(self, bot: ExtBot[Any], tokens: CallbackTokens | None = None) -> None:
         self._bot = bot
@@ -391,7 +394,7 @@ _URL_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Updater", "
 
 
 def _redact_in_logs(token: str) -> None:
-    """The token is masked by the central filter (bot.logs, issue 11); on these loggers too,
+    """The token is masked by the central filter (config.logs, issue 11); on these loggers too,
     for an adapter running without the central set-up (tests, embedding)."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     register_secret(token)
@@ -569,3 +572,31 @@ class TelegramAdapter:
                 await self.application.bot.send_message(update.effective_chat.id, texts.SORRY)
             except TelegramError as exc:
                 log.error("could not send the apology: %s", exc)
+
+
+async def chat_service(app: App) -> None:
+    """The Telegram adapter (python-telegram-bot, long polling or webhook)."""
+    adapter = TelegramAdapter(app.bot, app.settings.telegram)
+    try:
+        await adapter.run()
+    except InvalidToken:
+        # A well-formed token that Telegram does not know: a setting, not a bug (issue 12).
+        raise ConfigError(
+            "telegram.token: Telegram hat das Token abgelehnt (InvalidToken)"
+        ) from None
+
+
+async def outgoing(app: App) -> TelegramMessenger:
+    config = app.settings.telegram
+    # max_retries=0: a 429 comes back to the dispatcher, which requeues the reminder.
+    bot: ExtBot[dict[str, Any]] = ExtBot(
+        config.read_token(),
+        base_url=config.base_url,
+        base_file_url=config.base_file_url,
+        rate_limiter=TelegramRateLimiter(max_retries=0),
+    )
+    await bot.initialize()
+    return TelegramMessenger(bot)
+
+
+MESSENGER = MessengerKind(chat_service, outgoing)

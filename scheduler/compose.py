@@ -1,9 +1,10 @@
 """Composing claimed outbox rows into messages: one per person per round (issue 11).
 
 Everything due for one person (reminders, the weekly digest, hours alerts, reports about
-unreachable colleagues) becomes one message, split at the messenger's length limit; pages
-and handovers (issue 6) and C7 notices to the ASD (issue 14) stay separate messages. Rows sent under an earlier claim that died
-(their `send_key`) form their own message, under the same idempotency key as before.
+unreachable colleagues) becomes one message, in parts at the messenger's length limit; pages
+and handovers (issue 6) and C7 notices to the ASD (issue 14) stay separate messages. Rows
+sent under an earlier claim that died (their `send_key`) form their own message, under the
+same idempotency key as before. What the messages say is the renderer's (scheduler/ports.py).
 """
 
 from __future__ import annotations
@@ -12,19 +13,13 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Generic
 
 from sqlmodel import Session, col, select
 
-from bot import case_notices, rota_texts
-from bot import reminder_texts as texts
-from bot.commands.common import deadline_line as digest_line
-from bot.controlling_alerts import ITEM_TYPE as ALERT
-from bot.controlling_alerts import alert_reply
-from bot.formatting import DEADLINE_KIND_LABEL, MEETING_KIND_LABEL, SESSION_KIND_LABEL
-from bot.messages import Reply
-from bot.outgoing import Recipient
 from config.enums import DeadlineStatus
 from config.settings import Settings
+from scheduler.ports import Line, M, Recipient, Renderer
 from scheduler.reminders import Policy, is_late
 from scheduler.workdays import WorkCalendar
 from storage import delivery, outbox
@@ -36,13 +31,13 @@ from storage.rota import URGENT_ITEM_TYPES, absence_routes
 log = logging.getLogger(__name__)
 
 MAX_LINES = 100  # reminder lines in one message; more: "… und N weitere"
-MAX_CHARS = {"telegram": 4096, "matrix": 30_000}  # a longer message is split
-DEFAULT_MAX_CHARS = 4096
+DIGEST_LINES = 25  # deadlines in the weekly digest; more: "… und N weitere"
+DEFAULT_MAX_CHARS = 4096  # for a transport without a messenger here
 _ITEM_TYPES = ("deadline", "meeting", "session", "digest", "undeliverable")
 
 
 @dataclass
-class Delivery:
+class Delivery(Generic[M]):
     """One message (in one or more parts) to one person, standing for one or more rows."""
 
     staff_id: int
@@ -52,7 +47,7 @@ class Delivery:
     kind: str  # "main" or "rota:<row id>"
     attempts: int = 0
     late: bool = False
-    replies: list[Reply] = field(default_factory=list)
+    replies: list[M] = field(default_factory=list)
     recipient: Recipient | None = None
     reports_only: bool = True  # only "could not reach X" rows: no report about a report
     urgent: bool = False  # pages and handovers (issue 6): retried at once, also at night
@@ -65,50 +60,27 @@ class Delivery:
 
 
 @dataclass
-class Composed:
-    deliveries: list[Delivery]
+class Composed(Generic[M]):
+    deliveries: list[Delivery[M]]
     cancelled: int
     postponed: int
     rerouted: int
 
 
-def split(reply: Reply, limit: int) -> list[Reply]:
-    """`reply` in parts of at most `limit` characters, cut between lines; buttons on the last."""
-    if len(reply.text) <= limit:
-        return [reply]
-    parts: list[str] = []
-    current = ""
-    for line in reply.text.split("\n"):
-        while len(line) > limit:  # one line longer than a message: cut it
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        parts.append(current)
-    out = [Reply(text) for text in parts]
-    out[-1] = Reply(parts[-1], buttons=reply.buttons, attachments=reply.attachments)
-    return out
+class Composer(Generic[M]):
+    """Decides what goes into which message; the renderer writes it, in parts of at most
+    `max_chars[transport]` characters."""
 
-
-def combine(replies: list[Reply]) -> Reply:
-    return Reply(
-        "\n\n".join(r.text for r in replies),
-        buttons=tuple(b for r in replies for b in r.buttons),
-        attachments=tuple(a for r in replies for a in r.attachments),
-    )
-
-
-class Composer:
-    def __init__(self, settings: Settings, policy: Policy, calendar: WorkCalendar) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        policy: Policy,
+        calendar: WorkCalendar,
+        renderer: Renderer[M],
+        max_chars: dict[str, int],
+    ) -> None:
         self.settings, self.policy, self.calendar = settings, policy, calendar
+        self.renderer, self.max_chars = renderer, max_chars
 
     def compose(
         self,
@@ -117,7 +89,7 @@ class Composer:
         token: str,
         now: datetime,
         transports: dict[int, str],
-    ) -> Composed:
+    ) -> Composed[M]:
         """Messages for claimed `rows`; rows no longer wanted are cancelled, snoozed ones
         postponed (in this transaction)."""
         tz = self.settings.tz
@@ -157,12 +129,12 @@ class Composer:
         )
         cancel: list[int] = []
         rows, rerouted = self._reroute_absent(session, rows, today, now, cancel)
-        handles: dict[int | None, str] = {}
+        responsible: dict[int | None, Staff | None] = {}
         postpone: dict[datetime, list[int]] = {}
         Key = tuple[int, str, str]
-        lines: dict[Key, dict[tuple[str, int, bool], texts.Line]] = {}
-        extras: dict[Key, list[Reply]] = {}
-        groups: dict[Key, Delivery] = {}
+        lines: dict[Key, dict[tuple[str, int, bool], Line]] = {}
+        extras: dict[Key, list[M]] = {}
+        groups: dict[Key, Delivery[M]] = {}
         grace = timedelta(minutes=self.settings.reminders.late_after_minutes)
 
         def add(row: OutboxEntry, kind: str = "main") -> Key:
@@ -192,92 +164,57 @@ class Composer:
                     postpone.setdefault(snooze, []).append(_id(row.id))
                 else:
                     escalation = row.stage.startswith("esc:")
-                    what = DEADLINE_KIND_LABEL[deadline.kind]
-                    if case is not None:
-                        what = f"{case.code} {what}"
-                    responsible = self._handle(session, handles, case)
                     lines.setdefault(add(row), {})[("deadline", row.item_id, escalation)] = (
-                        texts.deadline_line(
-                            _id(deadline.id),
-                            what,
-                            deadline.due,
+                        self.renderer.deadline_line(
+                            deadline,
+                            case,
                             today,
                             escalation=escalation,
-                            responsible=responsible,
+                            responsible=self._responsible(session, responsible, case),
                         )
                     )
             elif row.item_type in ("meeting", "session"):
-                starts, what = None, ""
-                if row.item_type == "meeting" and (m := meetings.get(row.item_id)):
-                    meeting, mcase = m
-                    if not meeting.cancelled:
-                        starts = meeting.starts_at
-                        what = f"{mcase.code} {MEETING_KIND_LABEL[meeting.kind]}"
-                elif (
-                    row.item_type == "session"
-                    and (s := sessions.get(row.item_id))
-                    and not s.cancelled
-                ):
-                    starts = s.starts_at
-                    place = f", {s.place}" if s.place else ""
-                    what = f"AG 78 {SESSION_KIND_LABEL[s.kind]} „{s.title}“{place}"
-                local = None if starts is None else starts.astimezone(tz)
-                if local is None or local <= local_now or tag != local.strftime("%Y%m%d%H%M"):
+                line = self._meeting_line(row, meetings, sessions, tag, local_now)
+                if line is None:
                     cancel.append(_id(row.id))
                 else:
-                    lines.setdefault(add(row), {})[(row.item_type, row.item_id, False)] = (
-                        texts.meeting_line(what, local, today)
-                    )
+                    lines.setdefault(add(row), {})[(row.item_type, row.item_id, False)] = line
             elif row.item_type == "digest":
-                reply = self._digest(session, row, today, now, grace)
-                if reply is None:
+                digest = self._digest(session, row, today, now, grace)
+                if digest is None:
                     cancel.append(_id(row.id))
                 else:
-                    extras.setdefault(add(row), []).append(reply)
-            elif row.item_type == ALERT:  # hours controlling, 90 % rule (issue 7)
-                alert = alert_reply(session, self.settings, self.calendar, row, today)
-                if alert is None:
-                    cancel.append(_id(row.id))
-                else:
-                    # A C7 notice to the ASD (issue 14) is a message of its own, like a page.
-                    notice = row.stage.startswith(case_notices.STAGE_PREFIX)
-                    kind = f"notice:{row.id}" if notice else "main"
-                    extras.setdefault(add(row, kind), []).append(alert)
-            elif row.item_type in rota_texts.ITEM_TYPES:  # on-call messages (issue 6)
-                message = rota_texts.compose(session, self.settings, row, now)
-                if message is None:
-                    cancel.append(_id(row.id))
-                else:
-                    extras.setdefault(add(row, f"rota:{row.id}"), []).append(message)
+                    extras.setdefault(add(row), []).append(digest)
             elif row.item_type == "undeliverable":
                 failed = session.get(Staff, row.item_id)
                 if failed is None:
                     cancel.append(_id(row.id))
                 else:
                     lines.setdefault(add(row), {})[("undeliverable", row.item_id, False)] = (
-                        texts.undeliverable_line(
-                            failed.name, failed.handle, row.stage.partition(":")[2]
-                        )
+                        self.renderer.undeliverable_line(failed, tag)
                     )
-            else:
-                log.error("outbox row %s has unknown item type %r", row.id, row.item_type)
-                cancel.append(_id(row.id))
+            else:  # hours alerts, C7 notices, on-call messages: rendered whole
+                rendered = self.renderer.row_message(session, row, now)
+                if rendered is None:
+                    cancel.append(_id(row.id))
+                else:
+                    extras.setdefault(add(row, rendered.kind), []).append(rendered.message)
         delivery.finish(session, cancel, token, status=delivery.CANCELLED, now=now)
         for until, ids in postpone.items():
             delivery.retry_later(
                 session, ids, token, send_after=until, count_attempt=False, error=None
             )
         for key, d in groups.items():
-            parts: list[Reply] = []
+            parts: list[M] = []
             if key in lines:
                 parts.append(
-                    texts.reminder(
+                    self.renderer.reminder(
                         list(lines[key].values()), late=d.late, now=local_now, limit=MAX_LINES
                     )
                 )
             parts.extend(extras.get(key, []))
-            limit = MAX_CHARS.get(transports.get(d.staff_id, ""), DEFAULT_MAX_CHARS)
-            d.replies = split(combine(parts), limit)
+            limit = self.max_chars.get(transports.get(d.staff_id, ""), DEFAULT_MAX_CHARS)
+            d.replies = self.renderer.parts(parts, limit)
         return Composed(
             list(groups.values()),
             len(cancel),
@@ -322,16 +259,45 @@ class Composer:
         outbox.insert_entries(session, (e for e in moved if e.staff_id in active), now)
         return keep, len(moved)
 
-    def _handle(self, session: Session, cache: dict[int | None, str], case: Case | None) -> str:
+    def _meeting_line(
+        self,
+        row: OutboxEntry,
+        meetings: dict[int | None, tuple[Meeting, Case]],
+        sessions: dict[int | None, AgSession],
+        tag: str,
+        local_now: datetime,
+    ) -> Line | None:
+        """The line of a meeting or AG 78 session still to come at the time the stage was
+        planned for; None: cancelled or moved (its new stages follow)."""
+        tz = self.settings.tz
+        if row.item_type == "meeting":
+            found = meetings.get(row.item_id)
+            if found is None or found[0].cancelled:
+                return None
+            meeting, case = found
+            local = meeting.starts_at.astimezone(tz)
+            line = self.renderer.meeting_line(meeting, case, local, local_now.date())
+        else:
+            ag = sessions.get(row.item_id)
+            if ag is None or ag.cancelled:
+                return None
+            local = ag.starts_at.astimezone(tz)
+            line = self.renderer.session_line(ag, local, local_now.date())
+        if local <= local_now or tag != local.strftime("%Y%m%d%H%M"):
+            return None
+        return line
+
+    def _responsible(
+        self, session: Session, cache: dict[int | None, Staff | None], case: Case | None
+    ) -> Staff | None:
         key = None if case is None else case.provider_staff_id
         if key not in cache:
-            staff = session.get(Staff, key) if key is not None else None
-            cache[key] = staff.handle if staff is not None else "Koordination"
+            cache[key] = session.get(Staff, key) if key is not None else None
         return cache[key]
 
     def _digest(
         self, session: Session, row: OutboxEntry, today: date, now: datetime, grace: timedelta
-    ) -> Reply | None:
+    ) -> M | None:
         staff = session.get(Staff, row.staff_id)
         if staff is None or not staff.active:
             return None
@@ -342,15 +308,17 @@ class Composer:
             side_of(session, staff),
             today=today,
             until=week_start + timedelta(days=6),
-            limit=texts.MAX_LINES,
+            limit=DIGEST_LINES,
         )
         if not page.rows:
             return None
-        lines = [digest_line(d, code, today) for d, code in page.rows]
-        if page.total > len(page.rows):
-            lines.append(f"… und {page.total - len(page.rows)} weitere. /fristen zeigt alle.")
-        late = is_late(self.policy, self.calendar, row.fire_at, now, grace)
-        return texts.digest(lines, week_start=week_start, late=late)
+        return self.renderer.digest(
+            page.rows,
+            page.total - len(page.rows),
+            week_start=week_start,
+            today=today,
+            late=is_late(self.policy, self.calendar, row.fire_at, now, grace),
+        )
 
 
 def _id(value: int | None) -> int:

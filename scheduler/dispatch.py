@@ -18,17 +18,17 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Generic
 
 from sqlmodel import Session
 
-from bot.messages import Reply
-from bot.outgoing import DeliveryError, FailureKind, Messenger, Recipient
 from config.settings import Settings
 from scheduler.clock import Clock
 from scheduler.compose import Composer, Delivery
 from scheduler.engine import policy_for
 from scheduler.metrics import record_send
 from scheduler.pacing import Pacer, pacer_for
+from scheduler.ports import DeliveryError, FailureKind, M, Messenger, Recipient, Renderer
 from scheduler.reminders import backoff, is_allowed, next_allowed
 from scheduler.workdays import WorkCalendar
 from storage import delivery, outbox
@@ -64,7 +64,7 @@ class DispatchStats:
     by_transport: dict[str, int] = field(default_factory=dict)
 
 
-class Dispatcher:
+class Dispatcher(Generic[M]):
     """Sends what the sweep wrote, through the configured messengers."""
 
     def __init__(
@@ -73,7 +73,8 @@ class Dispatcher:
         db: Database,
         clock: Clock,
         calendar: WorkCalendar,
-        messengers: Mapping[str, Messenger],
+        messengers: Mapping[str, Messenger[M]],
+        renderer: Renderer[M],
         *,
         pacer: Pacer | None = None,
     ) -> None:
@@ -83,7 +84,13 @@ class Dispatcher:
         self.calendar = calendar
         self.messengers = dict(messengers)
         self.policy = policy_for(settings)
-        self.composer = Composer(settings, self.policy, calendar)
+        self.composer = Composer(
+            settings,
+            self.policy,
+            calendar,
+            renderer,
+            {t: m.max_chars for t, m in self.messengers.items()},
+        )
         r = settings.reminders
         self.pacer = pacer or pacer_for(settings, db)
         self.lease = float(r.lease_seconds)
@@ -140,7 +147,7 @@ class Dispatcher:
 
     def _claim(
         self, token: str, stats: DispatchStats, only: Sequence[str] | None = None
-    ) -> tuple[list[Delivery], int, int]:
+    ) -> tuple[list[Delivery[M]], int, int]:
         """(messages ready to send, rows claimed, people claimed)."""
         now = self.clock.now()
         with self.db.session() as session:
@@ -163,7 +170,7 @@ class Dispatcher:
             stats.cancelled += composed.cancelled
             stats.postponed += composed.postponed
             stats.rerouted += composed.rerouted
-            ready: list[Delivery] = []
+            ready: list[Delivery[M]] = []
             for d in composed.deliveries:
                 account = reachable.get(d.staff_id)
                 if account is None:
@@ -176,7 +183,7 @@ class Dispatcher:
 
     # -- sending ---------------------------------------------------------------------------
 
-    async def _deliver(self, d: Delivery, stats: DispatchStats) -> None:
+    async def _deliver(self, d: Delivery[M], stats: DispatchStats) -> None:
         assert d.recipient is not None and d.replies
         transport = d.recipient.transport
         async with self._in_flight:
@@ -204,7 +211,7 @@ class Dispatcher:
                 record_send(transport, "retried")
 
     async def _send(
-        self, d: Delivery, part: int, reply: Reply, stats: DispatchStats
+        self, d: Delivery[M], part: int, reply: M, stats: DispatchStats
     ) -> DeliveryError | None:
         assert d.recipient is not None
         transport = d.recipient.transport
@@ -236,7 +243,7 @@ class Dispatcher:
                 return DeliveryError(FailureKind.network, type(exc).__name__)
         return error
 
-    def _record_sent(self, d: Delivery) -> int:
+    def _record_sent(self, d: Delivery[M]) -> int:
         now = self.clock.now()
         with self.db.session() as session:
             taken = delivery.finish(
@@ -255,7 +262,7 @@ class Dispatcher:
             )
         return taken
 
-    def _record_failure(self, d: Delivery, error: DeliveryError) -> None:
+    def _record_failure(self, d: Delivery[M], error: DeliveryError) -> None:
         now = self.clock.now()
         with self.db.session() as session:
             self._failed(session, d, error.kind, str(error), error.retry_after, now)
@@ -263,7 +270,7 @@ class Dispatcher:
     def _failed(
         self,
         session: Session,
-        d: Delivery,
+        d: Delivery[M],
         kind: FailureKind,
         detail: str,
         retry_after: float | None,
@@ -301,7 +308,7 @@ class Dispatcher:
         self._report_unreachable(session, d, kind, now)
 
     def _report_unreachable(
-        self, session: Session, d: Delivery, kind: FailureKind, now: datetime
+        self, session: Session, d: Delivery[M], kind: FailureKind, now: datetime
     ) -> None:
         """Never silently dropped: the person's coordinators hear about it."""
         staff = session.get(Staff, d.staff_id)

@@ -11,34 +11,37 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Generic
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlmodel import Session
 
-from bot.log_messenger import LogMessenger
-from bot.outgoing import Messenger
 from config.settings import Settings
 from scheduler import metrics
+from scheduler.casework import extend_chains
 from scheduler.clock import Clock
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
 from scheduler.pacing import single_scheduler
+from scheduler.ports import M, Messenger, Renderer
 from scheduler.rota_sweep import RotaSweeper
 from scheduler.workdays import WorkCalendar
 from storage.db import Database
-
-if TYPE_CHECKING:
-    from bot.runner import App
+from storage.retention import run_retention
 
 log = logging.getLogger(__name__)
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# The 90 % rule's daily check (issue 7): queues the alerts due at `now`, returns how many.
+QuarterCheck = Callable[[Session, datetime], int]
 
-class ReminderService:
+
+class ReminderService(Generic[M]):
     """The sweep, the dispatcher and the weekly digest as periodic jobs."""
 
     def __init__(
@@ -47,13 +50,16 @@ class ReminderService:
         db: Database,
         clock: Clock,
         calendar: WorkCalendar,
-        messengers: Mapping[str, Messenger],
+        messengers: Mapping[str, Messenger[M]],
+        renderer: Renderer[M],
+        quarter_check: QuarterCheck,
     ) -> None:
         self.settings = settings
         self.db, self.clock, self.calendar = db, clock, calendar
         self.sweeper = Sweeper(settings, db, clock, calendar)
-        self.dispatcher = Dispatcher(settings, db, clock, calendar, messengers)
+        self.dispatcher = Dispatcher(settings, db, clock, calendar, messengers, renderer)
         self.rota = RotaSweeper(settings, db, clock, calendar)
+        self.quarter_check = quarter_check
 
     async def sweep_job(self) -> None:
         """Plan due reminders into the outbox."""
@@ -90,19 +96,14 @@ class ReminderService:
         await asyncio.to_thread(self.evaluate_controlling)
 
     def evaluate_controlling(self) -> int:
-        from bot.controlling_alerts import queue_alerts
-
         with self.db.session() as session:
-            found = queue_alerts(session, self.settings, self.calendar, self.clock.now())
-        return len(found)
+            return self.quarter_check(session, self.clock.now())
 
     async def chains_job(self) -> None:
         """Extend the periodic report series of open cases whose series ran out (C1, D2)."""
         await asyncio.to_thread(self.extend_chains)
 
     def extend_chains(self) -> int:
-        from bot.casework import extend_chains
-
         with self.db.session() as session:
             return extend_chains(
                 session, calendar=self.calendar, periods=self.settings.periods, now=self.clock.now()
@@ -110,8 +111,6 @@ class ReminderService:
 
     async def retention_job(self) -> None:
         """Delete or anonymise what has passed its retention period (issue 12, DOMAIN.md P4)."""
-        from bot.privacy_cli import run_retention
-
         await asyncio.to_thread(run_retention, self.settings, self.db, self.clock.now())
 
     async def digest_job(self) -> None:
@@ -191,60 +190,13 @@ class ReminderService:
             scheduler.shutdown(wait=False)
 
 
-MessengerFactory = Callable[["App"], Awaitable[Messenger]]
-
-
-async def _console(app: App) -> Messenger:
-    return LogMessenger("console")
-
-
-async def _telegram(app: App) -> Messenger:
-    from telegram.ext import ExtBot
-
-    from bot.telegram import TelegramMessenger, TelegramRateLimiter
-
-    config = app.settings.telegram
-    # max_retries=0: a 429 comes back to the dispatcher, which requeues the reminder.
-    bot: ExtBot[dict[str, Any]] = ExtBot(
-        config.read_token(),
-        base_url=config.base_url,
-        base_file_url=config.base_file_url,
-        rate_limiter=TelegramRateLimiter(max_retries=0),
-    )
-    await bot.initialize()
-    return TelegramMessenger(bot)
-
-
-async def _matrix(app: App) -> Messenger:
-    # The device of the `matrix` service (same crypto store, same transaction ids).
-    from bot.matrix import MatrixMessenger, shared_adapter
-
-    return MatrixMessenger(shared_adapter(app))
-
-
-# Transports the scheduler can send on, by the `reminders.messengers` setting. A new
-# messenger adds its factory here.
-MESSENGER_FACTORIES: dict[str, MessengerFactory] = {
-    "console": _console,
-    "telegram": _telegram,
-    "matrix": _matrix,
-}
-
-
-async def reminder_service(app: App) -> None:
-    """The `scheduler` service of `koopbot run` and `koopbot scheduler`."""
-    wanted = app.settings.reminders.messengers
-    unknown = [t for t in wanted if t not in MESSENGER_FACTORIES]
-    if unknown:
-        raise ValueError(
-            f"reminders.messengers: no messenger for {unknown}; known: {sorted(MESSENGER_FACTORIES)}"
-        )
+async def run_engine(service: ReminderService[M]) -> None:
+    """The `scheduler` service of `koopbot run` and `koopbot scheduler`, once wired."""
     # One scheduler per SQLite file (issue 11): a second one waits; on PostgreSQL any number.
-    lock = await single_scheduler(app.db)
+    lock = await single_scheduler(service.db)
     try:
-        messengers = {t: await MESSENGER_FACTORIES[t](app) for t in wanted}
-        service = ReminderService(app.settings, app.db, app.clock, app.bot.calendar, messengers)
-        log.info("reminder engine started (messengers: %s)", ", ".join(sorted(messengers)))
+        names = ", ".join(sorted(service.dispatcher.messengers))
+        log.info("reminder engine started (messengers: %s)", names)
         await service.run()
     finally:
         if lock is not None:

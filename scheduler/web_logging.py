@@ -22,8 +22,8 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
-from bot.logs import RedactingFilter
-from bot.logs import redact as central_redact
+from config.logs import RedactingFilter
+from config.logs import redact as central_redact
 
 REDACTED: Final = "[redacted]"
 ROUTE: Final = "/feeds/{token}.ics"  # the route's name in the access log

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
-from bot.logs import register_secret
+from config.logs import register_secret
 from storage.models import FeedState, FeedToken, Staff
 
 # 32 URL-safe characters carry 192 random bits (the issue asks for at least 128).

@@ -24,8 +24,9 @@ from sqlalchemy import ColumnElement, String, cast, delete, func, literal, or_, 
 from sqlmodel import Session, col, select
 
 from config.enums import CaseStatus
-from config.settings import Retention
+from config.settings import Retention, Settings
 from storage import audit
+from storage.db import Database
 from storage.models import (
     AuditEntry,
     AuditPurge,
@@ -279,3 +280,9 @@ def _count(
     session: Session, model: type[AuditEntry] | type[StartAttempt], *where: ColumnElement[bool]
 ) -> int:
     return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
+
+
+def run_retention(settings: Settings, db: Database, now: datetime) -> Plan:
+    """The daily job (scheduler) and `koopbot retention`: one transaction."""
+    with db.session() as session:
+        return apply(session, settings.retention, now, now.astimezone(settings.tz).date())

@@ -19,8 +19,9 @@ import time
 from datetime import datetime, timedelta
 
 from bot.core import Bot, build_calendar
-from bot.logs import setup_logging
 from bot.matrix import MatrixAdapter, MatrixMessenger
+from bot.reminder_render import GermanRenderer
+from config.logs import setup_logging
 from config.settings import Settings
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
@@ -50,7 +51,14 @@ async def main(db_url: str, start: str, anchor: str) -> int:
     await asyncio.wait({syncing, ready}, return_when=asyncio.FIRST_COMPLETED)
     if syncing.done():
         syncing.result()  # the start-up error
-    dispatcher = Dispatcher(settings, db, clock, calendar, {"matrix": MatrixMessenger(adapter)})
+    dispatcher = Dispatcher(
+        settings,
+        db,
+        clock,
+        calendar,
+        {"matrix": MatrixMessenger(adapter)},
+        GermanRenderer(settings, calendar),
+    )
     sweeper = Sweeper(settings, db, clock, calendar)
     print("ready", flush=True)
     sent = lost = 0

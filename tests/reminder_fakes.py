@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.messages import Reply
-from bot.outgoing import DeliveryError, FailureKind, Recipient
 from scheduler.clock import Clock
+from scheduler.ports import DeliveryError, FailureKind, Recipient
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class RecordingMessenger:
 
     clock: Clock
     transport: str = "console"
+    max_chars: int = 4096
     sent: list[Sent] = field(default_factory=list)
     refused: list[tuple[str, FailureKind]] = field(default_factory=list)
     _faults: dict[str, _Fault] = field(default_factory=dict)

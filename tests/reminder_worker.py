@@ -20,8 +20,9 @@ from typing import Any
 from telegram.ext import BaseRateLimiter, ExtBot
 
 from bot.core import build_calendar
-from bot.logs import setup_logging
+from bot.reminder_render import GermanRenderer
 from bot.telegram import TelegramMessenger
+from config.logs import setup_logging
 from config.settings import Settings
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
@@ -69,7 +70,14 @@ async def main(db_url: str, base_url: str, start: str) -> int:
     calendar = build_calendar(settings)
     bot: ExtBot[Any] = ExtBot(DEFAULT_TOKEN, base_url=base_url, rate_limiter=PassThrough())
     await bot.initialize()
-    dispatcher = Dispatcher(settings, db, clock, calendar, {"telegram": TelegramMessenger(bot)})
+    dispatcher = Dispatcher(
+        settings,
+        db,
+        clock,
+        calendar,
+        {"telegram": TelegramMessenger(bot)},
+        GermanRenderer(settings, calendar),
+    )
     sweeper = Sweeper(settings, db, clock, calendar)
     print("ready", flush=True)
     sent = lost = limited = 0

@@ -6,7 +6,6 @@ import re
 from datetime import date, time
 
 from bot import texts
-from bot.casework import recompute_chain
 from bot.commands.common import (
     asks_weekday,
     audit_change,
@@ -49,6 +48,7 @@ from config.enums import (
     Role,
     StaffType,
 )
+from scheduler.casework import recompute_chain
 from scheduler.deadlines import valid_until
 from storage.cases import (
     cancel_meetings_from,

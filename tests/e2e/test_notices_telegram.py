@@ -11,6 +11,7 @@ import pytest
 from telegram.ext import ExtBot
 
 from bot.core import Bot
+from bot.reminder_render import GermanRenderer
 from bot.telegram import TelegramMessenger, TelegramRateLimiter
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
@@ -37,7 +38,12 @@ async def test_a_notice_reaches_the_asd_contact_on_telegram(
     await ext.initialize()
     try:
         dispatcher = Dispatcher(
-            bot.settings, bot.db, clock, bot.calendar, {"telegram": TelegramMessenger(ext)}
+            bot.settings,
+            bot.db,
+            clock,
+            bot.calendar,
+            {"telegram": TelegramMessenger(ext)},
+            GermanRenderer(bot.settings, bot.calendar),
         )
         async with running_adapter(bot, server):
             jonas, tobias = server.user("Jonas"), server.user("Tobias")

@@ -14,6 +14,7 @@ import pytest
 from telegram.ext import ExtBot
 
 from bot.core import Bot
+from bot.reminder_render import GermanRenderer
 from bot.telegram import TelegramAdapter, TelegramMessenger, TelegramRateLimiter
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
@@ -50,7 +51,12 @@ async def dispatcher(
     await ext.initialize()
     try:
         yield Dispatcher(
-            bot.settings, bot.db, clock, bot.calendar, {"telegram": TelegramMessenger(ext)}
+            bot.settings,
+            bot.db,
+            clock,
+            bot.calendar,
+            {"telegram": TelegramMessenger(ext)},
+            GermanRenderer(bot.settings, bot.calendar),
         )
     finally:
         await ext.shutdown()

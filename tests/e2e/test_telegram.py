@@ -21,11 +21,11 @@ from aiohttp import ClientSession
 from bot import texts
 from bot.core import Bot
 from bot.messages import Button, Reply
-from bot.outgoing import DeliveryError, FailureKind, Recipient
 from bot.registry import Registry
 from bot.telegram import BUTTON_EXPIRED, SECRET_HEADER, TelegramAdapter
 from config.settings import Settings
 from scheduler.clock import FixedClock
+from scheduler.ports import DeliveryError, FailureKind, Recipient
 from storage.db import Database
 from storage.staff import staff_by_identity
 from tests.logcheck import assert_no_secrets

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.core import Bot
+from bot.reminder_render import GermanRenderer
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
@@ -30,7 +31,14 @@ async def test_closing_cancels_the_meetings_still_to_come(
 ) -> None:
     messenger = RecordingMessenger(clock)
     sweeper = Sweeper(settings, db, clock, bot.calendar)
-    dispatcher = Dispatcher(settings, db, clock, bot.calendar, {"console": messenger})
+    dispatcher = Dispatcher(
+        settings,
+        db,
+        clock,
+        bot.calendar,
+        {"console": messenger},
+        GermanRenderer(settings, bot.calendar),
+    )
     tb = demo["TB"]
     assert "angelegt" in tb.say(f"/fall_neu {CASE} §30 beginn=07.03.2025 traeger=JB")
     assert "eingetragen" in tb.say(f"/hpg {CASE} 02.06.2025 10:00")

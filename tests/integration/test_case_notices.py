@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.core import Bot
+from bot.reminder_render import GermanRenderer
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
@@ -25,7 +26,14 @@ TB, EL, JB = "user-tb", "user-el", "user-jb"
 
 @pytest.fixture
 def dispatcher(settings: Settings, db: Database, clock: FixedClock, bot: Bot) -> Dispatcher:
-    return Dispatcher(settings, db, clock, bot.calendar, {"console": RecordingMessenger(clock)})
+    return Dispatcher(
+        settings,
+        db,
+        clock,
+        bot.calendar,
+        {"console": RecordingMessenger(clock)},
+        GermanRenderer(settings, bot.calendar),
+    )
 
 
 def sent(dispatcher: Dispatcher) -> list[tuple[str, str]]:

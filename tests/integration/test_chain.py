@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.casework import extend_chains
 from bot.core import Bot
 from config.enums import DeadlineKind, DeadlineStatus, MeetingKind
 from config.settings import Settings
+from scheduler.casework import extend_chains
 from scheduler.clock import FixedClock
 from storage.db import Database
 from storage.models import CoordinationRequest, Deadline, Meeting

@@ -22,10 +22,10 @@ from bot.console import chat
 from bot.core import Bot
 from bot.demo import PROVIDER
 from bot.messages import Incoming, Reply
+from bot.reminder_engine import reminder_engine
 from config.enums import HoursCategory, MissedReason
 from config.settings import Settings
 from scheduler.clock import FixedClock
-from scheduler.service import ReminderService
 from storage.db import Database
 from storage.models import AuditEntry, HoursCorrection, HoursEntry, OutboxEntry, Staff
 from tests.conftest import ChatUser
@@ -201,7 +201,7 @@ async def test_ninety_percent_alert_fires_once_after_three_short_quarters(
     first_half_2025(db)
     add(db, "JB", date(2025, 8, 12), q3_minutes, case=JB_CASE)  # 8 h = 80 % or 9 h = 90 %
     messenger = RecordingMessenger(clock)
-    service = ReminderService(bot.settings, db, clock, bot.calendar, {"console": messenger})
+    service = reminder_engine(bot.settings, db, clock, bot.calendar, {"console": messenger})
 
     # While Q3 runs, it is a forecast and never counts: Q1 and Q2 are only two. The forecast
     # alert (issue 14) goes to the provider's coordinator when Q3 would be the third.

@@ -15,6 +15,8 @@ import pytest
 from sqlmodel import col
 
 from bot.core import Bot
+from bot.messages import Reply
+from bot.reminder_engine import reminder_engine
 from config.enums import HoursCategory
 from scheduler.clock import FixedClock
 from scheduler.service import ReminderService
@@ -52,9 +54,9 @@ def add(db: Database, day: date, minutes: int) -> None:
 @pytest.fixture
 def service(
     bot: Bot, db: Database, clock: FixedClock, demo: dict[str, ChatUser]
-) -> ReminderService:
+) -> ReminderService[Reply]:
     assert "Gespeichert" in demo["MK"].say("/vertrag stunden=40")
-    return ReminderService(
+    return reminder_engine(
         bot.settings, db, clock, bot.calendar, {"console": RecordingMessenger(clock)}
     )
 
@@ -67,7 +69,11 @@ def rule_block(text: str) -> list[str]:
 
 @BOTH_BACKENDS
 def test_the_last_finished_quarter_counts_everywhere(
-    db: Database, bot: Bot, clock: FixedClock, demo: dict[str, ChatUser], service: ReminderService
+    db: Database,
+    bot: Bot,
+    clock: FixedClock,
+    demo: dict[str, ChatUser],
+    service: ReminderService[Reply],
 ) -> None:
     # Q4/2025, Q1/2026 and Q2/2026 short (80 %), Q3/2026 at 90,3 % (542 min of 600).
     for day in (date(2025, 11, 3), date(2026, 2, 2), date(2026, 5, 4)):
@@ -103,7 +109,7 @@ def test_the_last_finished_quarter_counts_everywhere(
 
 
 async def forecast_of(
-    db: Database, clock: FixedClock, service: ReminderService, day: datetime
+    db: Database, clock: FixedClock, service: ReminderService[Reply], day: datetime
 ) -> list[OutboxEntry]:
     clock.set(day)
     service.evaluate_controlling()
@@ -112,7 +118,7 @@ async def forecast_of(
 
 @BOTH_BACKENDS
 async def test_forecast_alert_mid_quarter_once_with_hours_per_working_day(
-    db: Database, clock: FixedClock, demo: dict[str, ChatUser], service: ReminderService
+    db: Database, clock: FixedClock, demo: dict[str, ChatUser], service: ReminderService[Reply]
 ) -> None:
     add(db, date(2025, 11, 3), 600)  # Q4/2025 met
     add(db, date(2026, 2, 2), 480)  # Q1/2026: 80 %
@@ -157,7 +163,7 @@ async def test_forecast_alert_mid_quarter_once_with_hours_per_working_day(
 
 
 async def test_forecast_alert_for_the_second_short_quarter_too(
-    db: Database, clock: FixedClock, service: ReminderService
+    db: Database, clock: FixedClock, service: ReminderService[Reply]
 ) -> None:
     add(db, date(2026, 2, 2), 600)  # Q1/2026 met
     add(db, date(2026, 5, 4), 510)  # Q2/2026: 85 %
@@ -182,7 +188,7 @@ async def test_forecast_alert_for_the_second_short_quarter_too(
     ],
 )
 async def test_no_forecast_alert_without_a_looming_run(
-    db: Database, clock: FixedClock, service: ReminderService, q1: int, q2: int, q3: int
+    db: Database, clock: FixedClock, service: ReminderService[Reply], q1: int, q2: int, q3: int
 ) -> None:
     add(db, date(2026, 2, 2), q1)
     add(db, date(2026, 5, 4), q2)
@@ -191,7 +197,7 @@ async def test_no_forecast_alert_without_a_looming_run(
 
 
 async def test_a_forecast_alert_that_no_longer_holds_is_dropped(
-    db: Database, clock: FixedClock, service: ReminderService
+    db: Database, clock: FixedClock, service: ReminderService[Reply]
 ) -> None:
     add(db, date(2025, 11, 3), 600)
     add(db, date(2026, 2, 2), 480)

@@ -12,12 +12,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core import build_calendar
-from bot.outgoing import FailureKind
+from bot.reminder_render import GermanRenderer
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
 from scheduler.metrics import Metrics
+from scheduler.ports import FailureKind
 from scheduler.web import FeedServer
 from storage.db import Database
 from tests.integration.helpers import BOTH_BACKENDS
@@ -133,7 +134,12 @@ async def test_a_stalled_outbox_fails_readyz_also_while_its_rows_wait_for_a_retr
     for chat in chats:
         messenger.fail(str(chat), FailureKind.network, times=1)
     dispatcher = Dispatcher(
-        ops_settings, db, clock, build_calendar(ops_settings), {"telegram": messenger}
+        ops_settings,
+        db,
+        clock,
+        build_calendar(ops_settings),
+        {"telegram": messenger},
+        GermanRenderer(ops_settings, build_calendar(ops_settings)),
     )
     stats = await dispatcher.dispatch()
     assert stats.retried == 3 and not messenger.sent
@@ -160,7 +166,12 @@ async def test_a_person_who_blocked_the_bot_is_no_stall(
     messenger = RecordingMessenger(clock, transport="telegram")
     messenger.fail("201", FailureKind.blocked)
     dispatcher = Dispatcher(
-        ops_settings, db, clock, build_calendar(ops_settings), {"telegram": messenger}
+        ops_settings,
+        db,
+        clock,
+        build_calendar(ops_settings),
+        {"telegram": messenger},
+        GermanRenderer(ops_settings, build_calendar(ops_settings)),
     )
     await dispatcher.dispatch()
     clock.advance(timedelta(seconds=601))

@@ -11,11 +11,12 @@ from sqlmodel import SQLModel
 
 from bot.core import build_calendar
 from bot.messages import Reply
-from bot.outgoing import Recipient
+from bot.reminder_render import GermanRenderer
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
+from scheduler.ports import Recipient
 from storage import delivery, outbox
 from storage.db import Database
 from tests.conftest import BERLIN
@@ -53,7 +54,14 @@ async def test_1000_due_deadlines_for_250_people_are_250_messages(
         assert outbox.counts_by_status(s) == {"pending": 1000}
     clock = FixedClock(START)
     messenger = RecordingMessenger(clock, transport="telegram")
-    dispatcher = Dispatcher(settings, db, clock, build_calendar(settings), {"telegram": messenger})
+    dispatcher = Dispatcher(
+        settings,
+        db,
+        clock,
+        build_calendar(settings),
+        {"telegram": messenger},
+        GermanRenderer(settings, build_calendar(settings)),
+    )
     stats = await dispatcher.dispatch()
     assert stats.sent_rows == 1000 and stats.sent_messages == 250
     assert sorted(s.to for s in messenger.sent) == sorted(chats)
@@ -85,8 +93,12 @@ async def test_a_claim_is_renewed_while_slow_sends_run(settings: Settings, db: D
     slow = SlowMessenger(clock, transport="telegram")
     slow.delay = 0.5
     other = RecordingMessenger(clock, transport="telegram")
-    first = Dispatcher(settings, db, clock, calendar, {"telegram": slow})
-    second = Dispatcher(settings, db, clock, calendar, {"telegram": other})
+    first = Dispatcher(
+        settings, db, clock, calendar, {"telegram": slow}, GermanRenderer(settings, calendar)
+    )
+    second = Dispatcher(
+        settings, db, clock, calendar, {"telegram": other}, GermanRenderer(settings, calendar)
+    )
 
     async def poll() -> int:
         claimed = 0

@@ -11,11 +11,12 @@ from datetime import date, datetime, timedelta
 from bot import texts
 from bot.core import Bot, build_calendar
 from bot.messages import Reply
-from bot.outgoing import Recipient
+from bot.reminder_render import GermanRenderer
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
+from scheduler.ports import Recipient
 from storage import outbox
 from storage.db import Database
 from tests.conftest import BERLIN, ChatUser
@@ -45,7 +46,14 @@ async def test_chat_users_during_a_catch_up_are_never_refused(
     Sweeper(fast, db, FixedClock(START), build_calendar(fast)).sweep()
     clock = FixedClock(START)
     messenger = SlowMessenger(clock, transport="telegram")
-    dispatcher = Dispatcher(fast, db, clock, build_calendar(fast), {"telegram": messenger})
+    dispatcher = Dispatcher(
+        fast,
+        db,
+        clock,
+        build_calendar(fast),
+        {"telegram": messenger},
+        GermanRenderer(fast, build_calendar(fast)),
+    )
     answers: list[str] = []
     lock = threading.Lock()
     sending = threading.Event()

@@ -10,11 +10,12 @@ import pytest
 from sqlmodel import col
 
 from bot.core import Bot
-from bot.outgoing import FailureKind
+from bot.reminder_render import GermanRenderer
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher, DispatchStats
 from scheduler.engine import Sweeper
+from scheduler.ports import FailureKind
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxEntry
@@ -38,7 +39,14 @@ class Engine:
         self.clock = clock
         self.messenger = RecordingMessenger(clock)
         self.sweeper = Sweeper(settings, db, clock, bot.calendar)
-        self.dispatcher = Dispatcher(settings, db, clock, bot.calendar, {"console": self.messenger})
+        self.dispatcher = Dispatcher(
+            settings,
+            db,
+            clock,
+            bot.calendar,
+            {"console": self.messenger},
+            GermanRenderer(settings, bot.calendar),
+        )
 
     async def tick(self) -> DispatchStats:
         self.sweeper.sweep()

@@ -18,9 +18,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.core import Bot
 from bot.messages import Incoming
-from bot.privacy_cli import run_retention
+from bot.reminder_engine import reminder_engine
 from scheduler.clock import FixedClock
-from scheduler.service import ReminderService
 from storage import retention
 from storage.db import Database
 from storage.models import (
@@ -34,6 +33,7 @@ from storage.models import (
     MessengerIdentity,
     Staff,
 )
+from storage.retention import run_retention
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, one_row, staff_id
 from tests.reminder_fakes import RecordingMessenger
@@ -82,7 +82,7 @@ async def test_a_closed_case_disappears_and_the_quarter_stays_the_same(
     assert all_rows(db, CoordinationRequest, CoordinationRequest.case_id == case_id)
     hours_before = all_rows(db, HoursEntry)
     days = bot.settings.retention.closed_case_days
-    service = ReminderService(
+    service = reminder_engine(
         bot.settings, db, clock, bot.calendar, {"console": RecordingMessenger(clock)}
     )
 

@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.core import Bot
+from bot.reminder_render import GermanRenderer
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
@@ -41,7 +42,14 @@ class Engine:
         self.messenger = RecordingMessenger(clock)
         self.sweeper = Sweeper(settings, db, clock, bot.calendar)
         self.rota = RotaSweeper(settings, db, clock, bot.calendar)
-        self.dispatcher = Dispatcher(settings, db, clock, bot.calendar, {"console": self.messenger})
+        self.dispatcher = Dispatcher(
+            settings,
+            db,
+            clock,
+            bot.calendar,
+            {"console": self.messenger},
+            GermanRenderer(settings, bot.calendar),
+        )
 
     async def tick(self) -> None:
         self.sweeper.sweep()

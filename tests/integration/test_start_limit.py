@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from bot import start_guard, texts
 from bot.core import Bot
+from bot.reminder_engine import reminder_engine
 from config.settings import Settings, StartLimits
 from scheduler.clock import FixedClock
-from scheduler.service import ReminderService
 from storage.db import Database
 from storage.models import AuditEntry, OutboxEntry, Staff, StartAttempt
 from tests.conftest import ChatUser
@@ -57,7 +57,7 @@ async def test_five_wrong_codes_block_the_account_and_tell_the_coordinators_once
     assert {a.staff_id for a in alerts} == coordinators
     assert {a.stage for a in alerts} == {"sec:account"}
     messenger = RecordingMessenger(clock)
-    service = ReminderService(bot.settings, db, clock, bot.calendar, {"console": messenger})
+    service = reminder_engine(bot.settings, db, clock, bot.calendar, {"console": messenger})
     await service.dispatcher.dispatch()
     assert sorted(s.to for s in messenger.sent) == ["user-el", "user-mk"]
     assert messenger.sent[0].reply.text.splitlines()[0] == (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.logs import FILTER, redact, register_secret, setup_logging
+from config.logs import FILTER, redact, register_secret, setup_logging
 from config.settings import Settings
 from tests.logcheck import assert_no_secrets
 

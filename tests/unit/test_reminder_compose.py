@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from bot.messages import Button, Reply
-from scheduler.compose import MAX_CHARS, Delivery, combine, split
+from bot.reminder_render import combine, split
+from bot.telegram import TelegramMessenger
+from scheduler.compose import Delivery
 
 
 def test_a_long_message_is_split_between_lines_with_the_buttons_last() -> None:
     lines = [f"• #{n} HB-2025-{n:03d} Bericht – Di 22.04.2025 (heute fällig)" for n in range(150)]
     reply = Reply("Erinnerungen:\n" + "\n".join(lines), buttons=(Button("✅", "/erledigt 1"),))
-    parts = split(reply, MAX_CHARS["telegram"])
+    parts = split(reply, TelegramMessenger.max_chars)
     assert len(parts) == 3  # ~8,900 characters
     assert all(len(p.text) <= 4096 for p in parts)
     assert "\n".join(p.text for p in parts) == reply.text  # nothing lost, cut between lines

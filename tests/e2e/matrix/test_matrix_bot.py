@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.matrix import MatrixMessenger
 from bot.messages import Reply
-from bot.outgoing import DeliveryError, FailureKind, Recipient
+from scheduler.ports import DeliveryError, FailureKind, Recipient
 from storage.models import MatrixEvent
 from storage.staff import link_identity, staff_by_handle
 

@@ -8,9 +8,9 @@ from sqlmodel import select
 
 from bot.matrix import MatrixMessenger
 from bot.messages import Reply
-from bot.outgoing import Recipient
 from bot.reminder_texts import deadline_line, reminder
 from config.enums import DeadlineStatus
+from scheduler.ports import Recipient
 from storage.cases import open_deadlines_for, side_of
 from storage.models import Deadline, OutboxEntry
 from storage.staff import staff_by_handle

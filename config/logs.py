@@ -143,8 +143,8 @@ _QUIET_AT_DEBUG: Final = ("telegram", "httpx", "httpcore", "aiohttp.client")
 
 
 def formatter(settings: Settings) -> logging.Formatter:
-    """The log line format of `log.format`: text or JSON lines (bot/log_format.py)."""
-    from bot import log_format
+    """The log line format of `log.format`: text or JSON lines (config/log_format.py)."""
+    from config import log_format
 
     return log_format.formatter(settings)
 

@@ -28,7 +28,7 @@ class _JsonLines(JsonFormatter):
         super().add_fields(log_data, record, message_dict)
 
     def format(self, record: logging.LogRecord) -> str:
-        # The redacting filter (bot/logs.py) leaves the traceback, redacted, in `exc_text`;
+        # The redacting filter (config/logs.py) leaves the traceback, redacted, in `exc_text`;
         # python-json-logger would format `exc_info` anew, secrets and all.
         if record.exc_info and record.exc_text:
             exc_info, record.exc_info = record.exc_info, None
