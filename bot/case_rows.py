@@ -2,7 +2,7 @@
 
 Pure: the people and organisations to resolve handles and names against, today's date and
 the settings are passed in. A refusal is a UserError whose German text names the column and
-never echoes a value that may be a client's name (the parsers of bot/parsing.py).
+never echoes a value that may be a client's name (the parsers of bot/parsing/).
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ from datetime import date, time, timedelta
 
 from bot.case_file import RawRow
 from bot.errors import UserError
-from bot.parsing import (
-    parse_bool,
-    parse_case_code,
-    parse_date,
-    parse_legal_basis,
-    parse_staff_type,
-    parse_time,
-)
+from bot.parsing.case_codes import parse_case_code
+from bot.parsing.dates import parse_date
+from bot.parsing.keywords import parse_bool, parse_legal_basis, parse_staff_type
+from bot.parsing.times import parse_time
 from config.enums import LegalBasis, OrgKind, StaffType
 from config.settings import Settings
 from storage.case_import import Directory, OrgInfo, StaffInfo

@@ -14,7 +14,7 @@ from bot import texts
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.messages import Incoming, Reply, Sender
-from bot.parsing import invalid_characters
+from bot.parsing.text import invalid_characters
 from bot.phrases import natural_command, only_fillers
 from bot.registry import REGISTRY, Command, Registry
 from config.enums import OrgKind

@@ -17,7 +17,7 @@ from bot.case_plan import ImportPlan, Progress, plan_import, preview
 from bot.core import build_calendar
 from bot.errors import UserError
 from bot.formatting import LEGAL_BASIS_LABEL, fmt_date, fmt_datetime
-from bot.parsing import parse_date
+from bot.parsing.dates import parse_date
 from config.settings import Settings
 from scheduler.workdays import WorkCalendar
 from storage.case_import import refresh_statistics

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, fmt_date_wd, fmt_datetime, fmt_time
-from bot.parsing import parse_date, shown, split_date_range
+from bot.parsing.dates import parse_date, split_date_range
+from bot.parsing.echo import shown
 from config.enums import Role
 from scheduler.rota import Rule, base_holder
 from storage import rota as store

@@ -7,7 +7,8 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import STAFF_TYPE_LABEL, fmt_date
 from bot.messages import Reply
-from bot.parsing import parse_staff_type, split_args
+from bot.parsing.args import split_args
+from bot.parsing.keywords import parse_staff_type
 from bot.registry import REGISTRY, Command
 from config.enums import OrgKind, Role
 from storage import audit

@@ -20,15 +20,10 @@ from bot.formatting import SESSION_KIND_LABEL, fmt_date, fmt_datetime, fmt_time
 from bot.formatting import fmt_date_wd as fmt_day
 from bot.messages import Reply
 from bot.names import refuse_names
-from bot.parsing import (
-    WeekdayMismatch,
-    looks_like_date,
-    parse_date,
-    parse_time,
-    parse_time_range,
-    shown,
-    split_args,
-)
+from bot.parsing.args import split_args
+from bot.parsing.dates import WeekdayMismatch, looks_like_date, parse_date
+from bot.parsing.echo import shown
+from bot.parsing.times import parse_time, parse_time_range
 from bot.registry import REGISTRY
 from config.enums import Role, SessionKind
 from scheduler.wallclock import Reading

@@ -12,7 +12,10 @@ from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, WEEKDAY_SHORT, fmt_date, fmt_time
 from bot.formatting import fmt_date_wd as fmt_day
 from bot.messages import Button, Reply
-from bot.parsing import WEEKDAY_WORDS, WeekdayMismatch, name_like_word, split_args
+from bot.parsing.args import split_args
+from bot.parsing.dates import WeekdayMismatch
+from bot.parsing.day_words import WEEKDAY_WORDS
+from bot.parsing.echo import name_like_word
 from scheduler.wallclock import AmbiguousTime, NonexistentTime, Reading, is_ambiguous, local_time
 
 READING_WORDS: Final[dict[str, Reading]] = {

@@ -11,7 +11,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import fmt_date
 from bot.messages import Reply
-from bot.parsing import shown
+from bot.parsing.echo import shown
 from bot.registry import REGISTRY
 from scheduler.feeds import feed_url, rotation_title
 from storage.feeds import FeedKind, active_tokens, issue_token, revoke_tokens

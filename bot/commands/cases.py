@@ -26,18 +26,13 @@ from bot.formatting import (
     fmt_datetime,
 )
 from bot.messages import Reply
-from bot.parsing import (
-    looks_like_date,
-    parse_bool,
-    parse_case_code,
-    parse_count,
-    parse_date,
-    parse_legal_basis,
-    parse_staff_type,
-    parse_time,
-    shown,
-    split_args,
-)
+from bot.parsing.args import split_args
+from bot.parsing.case_codes import parse_case_code
+from bot.parsing.dates import looks_like_date, parse_date
+from bot.parsing.echo import shown
+from bot.parsing.keywords import parse_bool, parse_legal_basis, parse_staff_type
+from bot.parsing.numbers import parse_count
+from bot.parsing.times import parse_time
 from bot.registry import REGISTRY
 from config.enums import (
     CaseStatus,

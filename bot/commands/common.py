@@ -20,7 +20,9 @@ from bot.formatting import (
     fmt_days_relative,
 )
 from bot.messages import Button, Reply
-from bot.parsing import WEEKDAY_WORDS, WeekdayMismatch, looks_like_date, parse_case_code
+from bot.parsing.case_codes import parse_case_code
+from bot.parsing.dates import WeekdayMismatch, looks_like_date
+from bot.parsing.day_words import WEEKDAY_WORDS
 from bot.registry import Handler
 from config.enums import DeadlineStatus
 from storage import audit

@@ -25,16 +25,12 @@ from bot.errors import UserError
 from bot.formatting import CATEGORY_LABEL, fmt_date, fmt_date_wd
 from bot.messages import Attachment, Reply
 from bot.names import refuse_names
-from bot.parsing import (
-    parse_bool,
-    parse_count,
-    parse_date,
-    parse_duration,
-    parse_id,
-    shown,
-    split_args,
-    split_date_range,
-)
+from bot.parsing.args import split_args
+from bot.parsing.dates import parse_date, split_date_range
+from bot.parsing.durations import parse_duration
+from bot.parsing.echo import shown
+from bot.parsing.keywords import parse_bool
+from bot.parsing.numbers import parse_count, parse_id
 from bot.registry import REGISTRY
 from config.enums import HoursCategory, OrgKind, Role
 from scheduler.controlling import Quarter, month_of, week_of

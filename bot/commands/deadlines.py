@@ -10,7 +10,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import DEADLINE_KIND_LABEL, fmt_date
 from bot.messages import Button, Reply
-from bot.parsing import parse_id
+from bot.parsing.numbers import parse_id
 from bot.registry import REGISTRY
 from config.enums import DeadlineStatus, OrgKind, Role
 from storage.cases import can_see_case, open_deadlines_for

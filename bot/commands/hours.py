@@ -11,20 +11,13 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import CATEGORY_LABEL, MISSED_REASON_LABEL, fmt_date, fmt_date_wd, fmt_hours
 from bot.messages import Reply
-from bot.parsing import (
-    CATEGORY_WORDS,
-    WEEKDAY_WORDS,
-    looks_like_date,
-    looks_like_duration,
-    parse_category,
-    parse_count,
-    parse_date,
-    parse_duration,
-    parse_id,
-    parse_missed_reason,
-    shown,
-    split_args,
-)
+from bot.parsing.args import split_args
+from bot.parsing.dates import looks_like_date, parse_date
+from bot.parsing.day_words import WEEKDAY_WORDS
+from bot.parsing.durations import looks_like_duration, parse_duration
+from bot.parsing.echo import shown
+from bot.parsing.keywords import CATEGORY_WORDS, parse_category, parse_missed_reason
+from bot.parsing.numbers import parse_count, parse_id
 from bot.registry import REGISTRY
 from config.enums import HoursCategory, OrgKind
 from storage.controlling import contract_of

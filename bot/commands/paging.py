@@ -11,7 +11,9 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import fmt_datetime
 from bot.messages import Button, Reply
-from bot.parsing import parse_id, parse_short_text, shown
+from bot.parsing.echo import shown
+from bot.parsing.numbers import parse_id
+from bot.parsing.text import parse_short_text
 from bot.registry import REGISTRY
 from bot.rota_common import coordinates, phone, who
 from scheduler.rota_sweep import LAST_LEVEL, PAGE

@@ -12,7 +12,10 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import WEEKDAY_SHORT, fmt_date_wd, fmt_time
 from bot.messages import Reply
-from bot.parsing import WEEKDAY_WORDS, parse_time_range, shown, split_args
+from bot.parsing.args import split_args
+from bot.parsing.day_words import WEEKDAY_WORDS
+from bot.parsing.echo import shown
+from bot.parsing.times import parse_time_range
 from bot.registry import REGISTRY
 from bot.rota_common import (
     coordinates,

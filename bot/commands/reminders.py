@@ -8,7 +8,7 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import DEADLINE_KIND_LABEL
 from bot.messages import Reply
-from bot.parsing import parse_count, parse_id
+from bot.parsing.numbers import parse_count, parse_id
 from bot.registry import REGISTRY
 from config.enums import DeadlineStatus, OrgKind, Role
 from scheduler.engine import policy_for

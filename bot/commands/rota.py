@@ -18,7 +18,11 @@ from bot.errors import UserError
 from bot.formatting import WEEKDAY_LONG, fmt_date_wd, fmt_datetime, fmt_time
 from bot.messages import Reply
 from bot.names import refuse_names
-from bot.parsing import WEEKDAY_WORDS, parse_date, parse_time, shown, split_args
+from bot.parsing.args import split_args
+from bot.parsing.dates import parse_date
+from bot.parsing.day_words import WEEKDAY_WORDS
+from bot.parsing.echo import shown
+from bot.parsing.times import parse_time
 from bot.registry import REGISTRY
 from bot.rota_apply import apply_change
 from bot.rota_common import (

@@ -17,7 +17,8 @@ from bot.commands.common import audit_change
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.messages import Reply
-from bot.parsing import shown, split_args
+from bot.parsing.args import split_args
+from bot.parsing.echo import shown
 from bot.registry import REGISTRY
 from bot.rota_common import (
     coordinates,

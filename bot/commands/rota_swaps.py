@@ -14,7 +14,9 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import fmt_date_wd
 from bot.messages import Reply
-from bot.parsing import parse_date, shown, split_args
+from bot.parsing.args import split_args
+from bot.parsing.dates import parse_date
+from bot.parsing.echo import shown
 from bot.registry import REGISTRY
 from bot.rota_common import (
     coordinates,

@@ -93,7 +93,7 @@ def test_a_name_is_never_echoed(koopbot: Installation, codes: dict[str, str]) ->
     mara = koopbot.registered("mara", codes["MK"])
     replies = [
         jonas.say("/stunden 1 Familie Müller"),  # bot/commands/hours.py log_hours
-        jonas.say("/abstimmung HB-2026-011 Müller"),  # bot/parsing.py parse_date
+        jonas.say("/abstimmung HB-2026-011 Müller"),  # bot/parsing/dates.py parse_date
         mara.say("/fall_neu HB-2026-200 §30 Müller beginn=01.11.2026 traeger=LW asd=TB"),
     ]
     assert not [reply for reply in replies if "Müller" in reply], replies

@@ -7,18 +7,13 @@ from datetime import date
 import pytest
 
 from bot.errors import UserError
-from bot.parsing import (
-    invalid_characters,
-    name_like_word,
-    parse_case_code,
-    parse_count,
-    parse_date,
-    parse_duration,
-    parse_id,
-    parse_time,
-    parse_time_range,
-    shown,
-)
+from bot.parsing.case_codes import parse_case_code
+from bot.parsing.dates import parse_date
+from bot.parsing.durations import parse_duration
+from bot.parsing.echo import name_like_word, shown
+from bot.parsing.numbers import parse_count, parse_id
+from bot.parsing.text import invalid_characters
+from bot.parsing.times import parse_time, parse_time_range
 from storage.bounds import MAX_ID, ascii_int, db_id
 
 TODAY = date(2025, 4, 7)

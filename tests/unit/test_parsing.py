@@ -8,24 +8,19 @@ from datetime import date, time
 import pytest
 
 from bot.errors import UserError
-from bot.parsing import (
+from bot.parsing.args import split_args
+from bot.parsing.case_codes import parse_case_code
+from bot.parsing.dates import WeekdayMismatch, looks_like_date, parse_date, split_date_range
+from bot.parsing.durations import looks_like_duration, parse_duration
+from bot.parsing.keywords import (
     CATEGORY_WORDS,
-    WeekdayMismatch,
-    looks_like_date,
-    looks_like_duration,
     parse_bool,
-    parse_case_code,
     parse_category,
-    parse_date,
-    parse_duration,
     parse_legal_basis,
     parse_missed_reason,
     parse_staff_type,
-    parse_time,
-    parse_time_range,
-    split_args,
-    split_date_range,
 )
+from bot.parsing.times import parse_time, parse_time_range
 from config.enums import HoursCategory, LegalBasis, MissedReason, StaffType
 
 TODAY = date(2025, 4, 16)  # a Wednesday

@@ -9,7 +9,7 @@ import pytest
 
 from bot.commands.reachability import parse_presence
 from bot.errors import UserError
-from bot.parsing import parse_short_text
+from bot.parsing.text import parse_short_text
 from bot.rota_common import parse_range
 from scheduler.rota import Override, RotaSpec, Swap, duties, duty_at, gaps, shift_of
 
