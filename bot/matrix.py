@@ -34,7 +34,8 @@ from bot.matrix_send import Answer, MatrixSender, MatrixStats, backoff, is_rate_
 from bot.matrix_sync import SYNC_FILTER, SyncPosition, new_events
 from bot.messages import Reply, Sender
 from bot.outgoing import DeliveryError, FailureKind, Recipient
-from config.settings import MatrixSettings, Settings
+from config.messengers import MatrixSettings
+from config.settings import Settings
 from scheduler import metrics
 from storage import matrix_events
 from storage.matrix_events import SentDeadline

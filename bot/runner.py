@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import Bot
-from config.settings import ConfigError, Settings
+from config.errors import ConfigError
+from config.settings import Settings
 from scheduler.clock import Clock
 from storage.db import Database
 

@@ -54,7 +54,7 @@ from bot.logs import FILTER, register_secret
 from bot.messages import Button, Incoming, Reply, Sender
 from bot.outgoing import DeliveryError, FailureKind, Recipient
 from bot.registry import REGISTRY, Registry
-from config.settings import TelegramSettings
+from config.messengers import TelegramSettings
 from scheduler import metrics
 
 log = logging.getLogger(__name__)

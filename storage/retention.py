@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, String, cast, delete, func, literal, or_, 
 from sqlmodel import Session, col, select
 
 from config.enums import CaseStatus
-from config.settings import Retention
+from config.privacy import Retention
 from storage import audit
 from storage.models import (
     AuditEntry,

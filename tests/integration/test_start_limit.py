@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from bot import start_guard, texts
 from bot.core import Bot
-from config.settings import Settings, StartLimits
+from config.privacy import StartLimits
+from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.service import ReminderService
 from storage.db import Database
