@@ -38,7 +38,8 @@ from synapse_server import Synapse  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.demo import demo_invites, load_demo  # noqa: E402
 from bot.matrix import MatrixAdapter  # noqa: E402
-from config.settings import MatrixSettings, Settings  # noqa: E402
+from config.messengers import MatrixSettings  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from scheduler.clock import FixedClock  # noqa: E402
 from storage.db import Database  # noqa: E402
 

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from config.settings import ConfigError, Settings, load_settings
+from config.errors import ConfigError
+from config.loading import load_settings
+from config.settings import Settings
 from storage.db import Database
 
 log = logging.getLogger("koopbot")

@@ -33,7 +33,8 @@ from bot.matrix_send import Answer, MatrixSender, MatrixStats, backoff, is_rate_
 from bot.matrix_sync import SYNC_FILTER, SyncPosition, new_events
 from bot.messages import Reply, Sender
 from config.logs import register_secret
-from config.settings import MatrixSettings, Settings
+from config.messengers import MatrixSettings
+from config.settings import Settings
 from scheduler import metrics
 from scheduler.ports import DeliveryError, FailureKind, Recipient
 from storage import matrix_events

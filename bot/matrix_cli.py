@@ -14,7 +14,8 @@ from bot.matrix_identity_status import IdentityStatus, identity_status
 from bot.matrix_identity_store import IdentityError, IdentityStore, identity_store_dir
 from bot.matrix_keys_api import KeysApi, KeysApiError
 from bot.matrix_ssss import encode_recovery_key, new_key
-from config.settings import ConfigError, Settings
+from config.errors import ConfigError
+from config.settings import Settings
 
 HINT = (
     "DE: Bewahren Sie diesen Schlüssel als Geheimnis auf, z. B. in KOOPBOT_MATRIX__RECOVERY_KEY\n"

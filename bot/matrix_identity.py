@@ -41,7 +41,7 @@ from bot.matrix_ssss import (
     read_secret,
     secret_content,
 )
-from config.settings import MatrixSettings
+from config.messengers import MatrixSettings
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from bot import messengers
 from bot.app import App, Service
-from config.settings import ConfigError, Settings
+from config.errors import ConfigError
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -54,8 +54,9 @@ from bot.app import App, MessengerKind
 from bot.core import Bot
 from bot.messages import Button, Incoming, Reply, Sender
 from bot.registry import REGISTRY, Registry
+from config.errors import ConfigError
 from config.logs import FILTER, register_secret
-from config.settings import ConfigError, TelegramSettings
+from config.messengers import TelegramSettings
 from scheduler import metrics
 from scheduler.ports import DeliveryError, FailureKind, Recipient
 

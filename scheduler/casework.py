@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from config.settings import Periods
+from config.agreement import Periods
 from scheduler.chain import (
     CaseFacts,
     CoordinationFact,

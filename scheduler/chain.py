@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from config.agreement import Periods
 from config.enums import DeadlineKind, MeetingKind
-from config.settings import Periods
 from scheduler.deadlines import (
     latest_followup,
     periodic_due,

@@ -24,7 +24,8 @@ from sqlalchemy import ColumnElement, String, cast, delete, func, literal, or_, 
 from sqlmodel import Session, col, select
 
 from config.enums import CaseStatus
-from config.settings import Retention, Settings
+from config.privacy import Retention
+from config.settings import Settings
 from storage import audit
 from storage.db import Database
 from storage.models import (

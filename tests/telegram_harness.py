@@ -10,7 +10,7 @@ from typing import Any
 from bot.core import Bot, build_calendar
 from bot.demo import demo_invites, load_demo
 from bot.telegram import TelegramAdapter
-from config.settings import TelegramSettings
+from config.messengers import TelegramSettings
 from tests.telegram_api import TelegramTestServer
 
 

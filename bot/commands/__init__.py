@@ -1,10 +1,13 @@
 """Importing this package registers every command with bot.registry.REGISTRY."""
 
+# The import order is the registration order, which /hilfe follows within a topic.
 from bot.commands import (
     account,
     ag78,
     calendar,
     cases,
+    cases_meetings,
+    cases_updates,
     controlling,
     deadlines,
     hours,
@@ -23,6 +26,8 @@ __all__ = [
     "ag78",
     "calendar",
     "cases",
+    "cases_meetings",
+    "cases_updates",
     "controlling",
     "deadlines",
     "hours",

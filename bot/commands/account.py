@@ -101,6 +101,8 @@ def start(ctx: Ctx, args: str) -> Reply:
 _TOPICS = {
     "bot.commands.account": "Konto",
     "bot.commands.cases": "Fälle",
+    "bot.commands.cases_meetings": "Fälle",
+    "bot.commands.cases_updates": "Fälle",
     "bot.commands.deadlines": "Fristen",
     "bot.commands.reminders": "Fristen",
     "bot.commands.hours": "Stunden",

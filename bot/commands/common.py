@@ -1,4 +1,4 @@
-"""Helpers several command modules share: finding a visible case, rendering deadlines."""
+"""Helpers several command modules share: the visible case, options, dates, deadline lines."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bot.formatting import (
 )
 from bot.messages import Button, Reply
 from bot.parsing.case_codes import parse_case_code
-from bot.parsing.dates import WeekdayMismatch, looks_like_date
+from bot.parsing.dates import WeekdayMismatch, looks_like_date, parse_date
 from bot.parsing.day_words import WEEKDAY_WORDS
 from bot.registry import Handler
 from config.enums import DeadlineStatus
@@ -129,3 +129,19 @@ def _weekday_question(exc: WeekdayMismatch, command: str, args: str) -> Reply:
         return Reply(exc.message)
     label = f"Ja, {WEEKDAY_LONG[exc.date.weekday()]}, {fmt_date(exc.date)}"
     return Reply(exc.message, buttons=(Button(label, f"/{command} {fixed}"),))
+
+
+def pop_option(options: dict[str, str], *names: str) -> str | None:
+    """The value of the first of these options given, removed from the options."""
+    for name in names:
+        if name in options:
+            return options.pop(name)
+    return None
+
+
+def day_not_after_today(ctx: Ctx, tokens: list[str], future_refusal: str) -> date:
+    """The date the tokens name (today when there are none), refused when in the future."""
+    day = parse_date(" ".join(tokens), ctx.today, prefer="past") if tokens else ctx.today
+    if day > ctx.today:
+        raise UserError(future_refusal)
+    return day

@@ -9,7 +9,8 @@ from datetime import timedelta
 from bot import start_guard, texts
 from bot.core import Bot
 from bot.reminder_engine import reminder_engine
-from config.settings import Settings, StartLimits
+from config.privacy import StartLimits
+from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
 from storage.models import AuditEntry, OutboxEntry, Staff, StartAttempt

@@ -21,7 +21,9 @@ from bot.matrix_render import (
     to_html,
 )
 from bot.messages import Button, Reply
-from config.settings import ConfigError, MatrixSettings, load_settings
+from config.errors import ConfigError
+from config.loading import load_settings
+from config.messengers import MatrixSettings
 
 NAMES = ["fristen", "erledigt", "hilfe", "ag78", "spaeter", "stunden", "notfall", "fall"]
 ELEMENT_TAGS = {"div", "b", "code", "ul", "li", "br", "p", "a"}

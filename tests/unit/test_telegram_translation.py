@@ -19,7 +19,8 @@ from bot.telegram import (
     menu,
     split_text,
 )
-from config.settings import ConfigError, TelegramSettings
+from config.errors import ConfigError
+from config.messengers import TelegramSettings
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ from synapse_server import Account, Synapse
 from bot.core import Bot
 from bot.demo import demo_invites, load_demo
 from bot.matrix import MatrixAdapter
-from config.settings import MatrixSettings, Settings
+from config.messengers import MatrixSettings
+from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
 
