@@ -201,7 +201,8 @@ async def _console(app: App) -> Messenger:
 async def _telegram(app: App) -> Messenger:
     from telegram.ext import ExtBot
 
-    from bot.telegram import TelegramMessenger, TelegramRateLimiter
+    from bot.telegram_rate_limiter import TelegramRateLimiter
+    from bot.telegram_send import TelegramMessenger
 
     config = app.settings.telegram
     # max_retries=0: a 429 comes back to the dispatcher, which requeues the reminder.
