@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from telegram.ext import ExtBot
 
 from bot.core import build_calendar
-from bot.telegram import TelegramMessenger, TelegramRateLimiter
+from bot.telegram_rate_limiter import TelegramRateLimiter
+from bot.telegram_send import TelegramMessenger
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher

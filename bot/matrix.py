@@ -2,7 +2,7 @@
 
 It translates only: Matrix events become `Incoming`, a `Reply` becomes an HTML message.
 Who may do what is the core's business; the adapter asks it (`Bot.is_registered`) before
-joining a room. The parts: `matrix_sync` (which events), `matrix_inbox` (answering each
+joining a room. The parts: `matrix_login` (the device), `matrix_sync` (which events), `matrix_inbox` (answering each
 exactly once), `matrix_keys` (undecryptable messages), `matrix_rooms` (invites, direct
 chats), `matrix_send` and `matrix_render` (the messages as Element shows them).
 """
@@ -11,28 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
-from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
 from aiohttp import ClientError
-from nio import AsyncClient, AsyncClientConfig, LoginError, SyncError, SyncResponse, WhoamiError
+from nio import AsyncClient, SyncError, SyncResponse
 
 from bot.app import App, MessengerKind
 from bot.core import Bot
 from bot.matrix_answers import Answerer
-from bot.matrix_identity import establish_identity
 from bot.matrix_inbox import TRANSPORT, Inbox
-from bot.matrix_keys import KeyRecovery, KoopbotClient
-from bot.matrix_render import deadline_ids, delivery_tx_id, render, reply_tx_id
+from bot.matrix_keys import KeyRecovery
+from bot.matrix_login import DeviceLogin, MatrixStartError
+from bot.matrix_render import deadline_ids, delivery_tx_id, render
 from bot.matrix_rooms import RoomDirectory
 from bot.matrix_send import Answer, MatrixSender, MatrixStats, backoff, is_rate_limited
 from bot.matrix_sync import SYNC_FILTER, SyncPosition, new_events
 from bot.messages import Reply, Sender
-from config.logs import register_secret
 from config.messengers import MatrixSettings
 from config.settings import Settings
 from scheduler import metrics
@@ -40,61 +36,11 @@ from scheduler.ports import DeliveryError, FailureKind, Recipient
 from storage import matrix_events
 from storage.matrix_events import SentDeadline
 
-__all__ = [
-    "TRANSPORT",
-    "Credentials",
-    "MatrixAdapter",
-    "MatrixMessenger",
-    "MatrixStartError",
-    "MatrixStats",
-    "delivery_tx_id",
-    "render",
-    "reply_tx_id",
-]
-
 log = logging.getLogger(__name__)
 
 # matrix-nio logs one line per state event at INFO, and at DEBUG whole responses (with the
 # access token); the SQL of its store (peewee) carries pickled key material.
 _NIO_LOGGER, _STORE_LOGGER = "nio", "peewee"
-
-
-class MatrixStartError(Exception):
-    """The adapter cannot start (login, stored credentials); the message names the reason."""
-
-
-@dataclass
-class Credentials:
-    """What the first password login yields; kept in the store directory, mode 0600."""
-
-    homeserver: str
-    user_id: str
-    device_id: str
-    access_token: str
-
-    @classmethod
-    def load(cls, path: Path) -> Credentials | None:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise MatrixStartError(f"matrix credentials file {path} is unreadable: {exc}") from exc
-        try:
-            return cls(
-                **{k: str(data[k]) for k in ("homeserver", "user_id", "device_id")},
-                access_token=str(data["access_token"]),
-            )
-        except KeyError as exc:
-            raise MatrixStartError(f"matrix credentials file {path} lacks {exc}") from exc
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(asdict(self), fh)
-        tmp.replace(path)
 
 
 def quiet_library_logs(level: str) -> None:
@@ -146,61 +92,12 @@ class MatrixAdapter:
 
     async def login(self) -> AsyncClient:
         """Restore the saved device, or log in with the password once and save the device."""
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.store_dir, 0o700)
-        creds_path = self.store_dir / "credentials.json"
-        creds = Credentials.load(creds_path)
-        if creds is not None and creds.user_id != self.user_id:
-            raise MatrixStartError(
-                f"{creds_path} belongs to {creds.user_id}, not matrix.user_id {self.user_id}"
-            )
-        config = AsyncClientConfig(
-            encryption_enabled=True,
-            # The sync position lives in the database and moves only past handled events
-            # (nio would store it before its callbacks even ran).
-            store_sync_tokens=False,
-            max_limit_exceeded=0,  # M_LIMIT_EXCEEDED comes back to us: see MatrixSender
-            max_timeouts=2,
+        device = DeviceLogin(
+            self.config, self.store_dir, homeserver=self.homeserver, user_id=self.user_id
         )
-        client = KoopbotClient(
-            self.homeserver,
-            self.user_id,
-            device_id=creds.device_id if creds else None,
-            store_path=str(self.store_dir),
-            config=config,
-        )
-        self.client = client
-        if creds is not None:
-            client.restore_login(creds.user_id, creds.device_id, creds.access_token)
-            register_secret(creds.access_token)  # masked in every log (issue 11)
-            who = await client.whoami()
-            if isinstance(who, WhoamiError):
-                if who.status_code != "M_UNKNOWN_TOKEN" or self.config.password is None:
-                    raise MatrixStartError(f"matrix: the saved access token fails: {who}")
-                # Same device id: the crypto store stays valid, history stays decryptable.
-                await self._password_login(client, creds_path)
-        else:
-            if self.config.password is None:
-                raise MatrixStartError(
-                    "matrix: first start needs a password (KOOPBOT_MATRIX__PASSWORD)"
-                )
-            await self._password_login(client, creds_path)
-        await establish_identity(client, self.config, self.store_dir)  # cross-signed, see there
+        self.client = client = device.client()
+        await device.log_in(client)
         return client
-
-    async def _password_login(self, client: AsyncClient, creds_path: Path) -> None:
-        assert self.config.password is not None
-        resp = await client.login(
-            self.config.password.get_secret_value(), device_name=self.config.device_name
-        )
-        if isinstance(resp, LoginError):
-            # The message is the server's; it never contains the password.
-            raise MatrixStartError(f"matrix login as {self.user_id} failed: {resp.message}")
-        register_secret(resp.access_token)  # masked in every log (issue 11)
-        Credentials(self.homeserver, resp.user_id, resp.device_id, resp.access_token).save(
-            creds_path
-        )
-        log.info("matrix: logged in as %s, device %s", resp.user_id, resp.device_id)
 
     # -- the sync loop -----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from bot.matrix_identity import configured_recovery_key, reset_identity, rotate_
 from bot.matrix_identity_status import IdentityStatus, identity_status
 from bot.matrix_identity_store import IdentityError, IdentityStore, identity_store_dir
 from bot.matrix_keys_api import KeysApi, KeysApiError
+from bot.matrix_login import CREDENTIALS_FILE, Credentials
 from bot.matrix_ssss import encode_recovery_key, new_key
 from config.errors import ConfigError
 from config.settings import Settings
@@ -67,13 +68,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _credentials(settings: Settings) -> tuple[Path, str, str, str]:
     """(store dir, homeserver, device id, access token) of the bot's saved device."""
-    from bot.matrix import Credentials
-
     config = settings.matrix
     if not config.configured:
         raise ConfigError("matrix.homeserver und matrix.user_id müssen gesetzt sein")
     store_dir = identity_store_dir(settings)
-    creds = Credentials.load(store_dir / "credentials.json")
+    creds = Credentials.load(store_dir / CREDENTIALS_FILE)
     if creds is None:
         raise IdentityError(
             f"matrix: noch kein Gerät in {store_dir}; bitte koopbot einmal starten (koopbot run)"

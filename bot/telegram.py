@@ -2,390 +2,54 @@
 
 Updates become `Incoming` messages for `bot.core.Bot`; its `Reply` becomes one or more
 messages (split under Telegram's 4096 characters) with an inline keyboard for its buttons.
-The adapter holds no business rules.
+The adapter holds no business rules. The parts: `telegram_render` (pieces, keyboards, the
+menu), `telegram_send` (the outgoing side), `telegram_rate_limiter`, `telegram_webhook`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
-import secrets
-import warnings
-from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from telegram import (
-    BotCommand,
-    BotCommandScopeAllGroupChats,
-    BotCommandScopeDefault,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    Update,
-)
+from telegram import BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
 from telegram.constants import ChatType
-from telegram.error import (
-    BadRequest,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
-    BaseRateLimiter,
     CallbackQueryHandler,
     ContextTypes,
     ExtBot,
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
 from bot.app import App, MessengerKind
 from bot.core import Bot
-from bot.messages import Button, Incoming, Reply, Sender
+from bot.messages import Incoming, Reply, Sender
 from bot.registry import REGISTRY, Registry
+from bot.telegram_rate_limiter import TelegramRateLimiter
+from bot.telegram_render import CallbackTokens, menu
+from bot.telegram_send import TRANSPORT, TelegramMessenger, send_reply
+from bot.telegram_webhook import TelegramApp, add_webhook_route
 from config.errors import ConfigError
 from config.logs import FILTER, register_secret
 from config.messengers import TelegramSettings
 from scheduler import metrics
-from scheduler.ports import DeliveryError, FailureKind, Recipient
 
 log = logging.getLogger(__name__)
 
-TRANSPORT = "telegram"
-MAX_TEXT = 4096  # Telegram's limit per message (characters after entity parsing)
-MAX_CALLBACK_DATA = 64  # bytes
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
-# Telegram's flood limits as PTB encodes them: 30 messages/s overall, 20/min into one group.
-OVERALL_PER_SECOND = 30
-GROUP_PER_MINUTE = 20
 
 BUTTON_EXPIRED = (
     "Diese Schaltfläche ist nicht mehr gültig (koopbot wurde neu gestartet). "
     "Bitte schick den Befehl noch einmal."
 )
-_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 _ADDRESSED = re.compile(r"^/[A-Za-z0-9_]+@(?P<bot>[A-Za-z0-9_]+)")
-
-TelegramApp = Application[Any, Any, Any, Any, Any, Any]
-
-
-# -- translation helpers --------------------------------------------------------------------
-
-
-def _units(text: str) -> int:
-    """Length in UTF-16 code units, never less than Telegram's character count."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut `text` into pieces within `limit`, at line boundaries where a line fits."""
-    if not text.strip():
-        return ["…"]  # Telegram refuses empty messages
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if _units(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        while _units(line) > limit:  # one line longer than a message: cut at a space if any
-            head = _prefix(line, limit)
-            cut = head.rfind(" ")
-            head = head[:cut] if cut > limit // 2 else head
-            pieces.append(head)
-            line = line[len(head) :].lstrip(" ")
-        current = line
-    if current.strip():
-        pieces.append(current)
-    return [p.strip("\n") for p in pieces if p.strip()] or ["…"]
-
-
-def _prefix(text: str, limit: int) -> str:
-    """The longest prefix of `text` within `limit` UTF-16 units."""
-    out, used = [], 0
-    for char in text:
-        size = _units(char)
-        if used + size > limit:
-            break
-        out.append(char)
-        used += size
-    return "".join(out)
-
-
-class CallbackTokens:
-    """Callback data for button commands: the command itself when it fits into Telegram's
-    64 bytes, otherwise a short token remembered here (the newest `capacity` ones)."""
-
-    PREFIX = "t:"
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._commands: OrderedDict[str, str] = OrderedDict()
-        self._capacity = capacity
-
-    def encode(self, command: str) -> str:
-        if len(command.encode()) <= MAX_CALLBACK_DATA and not command.startswith(self.PREFIX):
-            return command
-        token = self.PREFIX + secrets.token_urlsafe(12)
-        self._commands[token] = command
-        while len(self._commands) > self._capacity:
-            self._commands.popitem(last=False)
-        return token
-
-    def decode(self, data: str) -> str | None:
-        """The command a button stands for; None for a token this process no longer knows."""
-        if data.startswith(self.PREFIX):
-            return self._commands.get(data)
-        return data
-
-
-def keyboard(buttons: Sequence[Button], tokens: CallbackTokens) -> InlineKeyboardMarkup | None:
-    """One button per row: the labels are short sentences, not single words."""
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b.label[:64], callback_data=tokens.encode(b.command))]
-            for b in buttons
-        ]
-    )
-
-
-def menu(registry: Registry, *, group: bool) -> list[BotCommand]:
-    """The German command menu; in groups only the group-safe commands."""
-    out = []
-    for command in registry.commands:
-        if command.name == "start" or (group and not command.group_safe):
-            continue
-        if not _COMMAND_NAME.match(command.name):
-            log.warning("command %r cannot appear in Telegram's menu", command.name)
-            continue
-        out.append(BotCommand(command.name, command.summary[:256]))
-    return out
-
-
-def _retry_seconds(exc: RetryAfter) -> float:
-    """RetryAfter's wait; PTB 22 warns that the attribute will become a timedelta."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: int | timedelta = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-# -- rate limits ----------------------------------------------------------------------------
-
-
-class TelegramRateLimiter(BaseRateLimiter[dict[str, Any]]):
-    """Throttles ahead of Telegram's limits (30/s overall, 20/min per group) and waits out
-    every 429 before trying again, so a message is not lost; other sends into the same chat
-    wait as well. `rate_limit_args={"max_retries": 0}` hands the 429 to the caller instead."""
-
-    def __init__(self, max_retries: int = 5) -> None:
-        self.max_retries = max_retries
-        self._overall: deque[float] = deque()
-        self._groups: dict[int, deque[float]] = {}
-        self._blocked_until: dict[int | None, float] = {}
-        self._lock = asyncio.Lock()
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: dict[str, Any] | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Call `callback` within the limits; retry after each RetryAfter."""
-        retries = (rate_limit_args or {}).get("max_retries", self.max_retries)
-        chat = _chat_id(data.get("chat_id"))
-        attempt = 0
-        while True:
-            await self._wait_turn(chat, sending="chat_id" in data)
-            try:
-                result = await callback(*args, **kwargs)
-                if endpoint == "getUpdates":
-                    metrics.record_poll()  # /readyz and the polling age (issue 16)
-                return result
-            except RetryAfter as exc:
-                delay = _retry_seconds(exc)
-                loop = asyncio.get_running_loop()
-                self._blocked_until[chat] = max(
-                    self._blocked_until.get(chat, 0.0), loop.time() + delay
-                )
-                if attempt >= retries:
-                    raise
-                attempt += 1
-                log.info("%s: Telegram asks to wait %.0f s (attempt %d)", endpoint, delay, attempt)
-
-    async def _wait_turn(self, chat: int | None, *, sending: bool) -> None:
-        loop = asyncio.get_running_loop()
-        while (pause := self._blocked_until.get(chat, 0.0) - loop.time()) > 0:
-            await asyncio.sleep(pause)
-        if not sending:
-            return
-        async with self._lock:
-            windows = [(self._overall, OVERALL_PER_SECOND, 1.0)]
-            if chat is not None and chat < 0:  # groups and channels have negative ids
-                windows.append((self._groups.setdefault(chat, deque()), GROUP_PER_MINUTE, 60.0))
-            for stamps, limit, seconds in windows:
-                while True:
-                    now = loop.time()
-                    while stamps and stamps[0] <= now - seconds:
-                        stamps.popleft()
-                    if len(stamps) < limit:
-                        break
-                    await asyncio.sleep(stamps[0] + seconds - now)
-            now = loop.time()
-            for stamps, _, _ in windows:
-                stamps.append(now)
-
-
-def _chat_id(value: object) -> int | None:
-    try:
-        return int(str(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-# -- sending --------------------------------------------------------------------------------
-
-
-async def send_reply(
-    bot: ExtBot[Any],
-    chat_id: int,
-    reply: Reply,
-    tokens: CallbackTokens,
-    *,
-    rate_limit_args: dict[str, Any] | None = None,
-) -> None:
-    """Send a Reply as one or more messages; the keyboard goes with the last piece."""
-    pieces = split_text(reply.text)
-    markup = keyboard(reply.buttons, tokens)
-    for index, piece in enumerate(pieces):
-        last = index == len(pieces) - 1
-        await bot.send_message(
-            chat_id,
-            piece,
-            reply_markup=markup if last else None,
-            rate_limit_args=rate_limit_args,
-        )
-    failed: list[str] = []
-    for attachment in reply.attachments:
-        # Charts as pictures, files (XLSX, CSV) as documents; captions are limited to 1024.
-        file = InputFile(attachment.data, filename=attachment.filename)
-        caption = attachment.caption[:1024] or None
-        photo = attachment.mime_type == "image/png"
-        try:
-            if photo:
-                await bot.send_photo(
-                    chat_id, file, caption=caption, rate_limit_args=rate_limit_args
-                )
-            else:
-                await bot.send_document(
-                    chat_id, file, caption=caption, rate_limit_args=rate_limit_args
-                )
-        except TelegramError as exc:
-            # The text has arrived; the person learns the file is missing instead of guessing.
-            method = "sendPhoto" if photo else "sendDocument"
-            log.warning("Telegram %s failed (%s): %s", method, type(exc).__name__, exc.message)
-            failed.append(texts.ATTACHMENT_CHART if photo else f"die Datei {attachment.filename}")
-    if failed:
-        await bot.send_message(
-            chat_id, texts.attachments_failed(failed), rate_limit_args=rate_limit_args
-        )
-
-
-class TelegramMessenger:
-    """The outgoing side for the reminder engine: a Reply into a person's private chat."""
-
-    transport = TRANSPORT
-    max_chars = MAX_TEXT
-
-    def __init__(self, bot: ExtBot[Any], tokens: CallbackTokens | None = None) -> None:
-        self._bot = bot
-        self._tokens = tokens or CallbackTokens()
-
-    async def send(self, recipient: Recipient, reply: Reply, *, idempotency_key: str) -> None:
-        """Send or raise DeliveryError; the Bot API has no idempotency keys, so a retry after
-        a lost answer may post twice (the key is logged to trace it)."""
-        try:
-            chat_id = int(recipient.external_id)
-        except ValueError as exc:
-            raise DeliveryError(FailureKind.unknown_user, "not a Telegram user id") from exc
-        try:
-            # No retries here: the reminder engine schedules them with the retry_after given.
-            await send_reply(
-                self._bot, chat_id, reply, self._tokens, rate_limit_args={"max_retries": 0}
-            )
-        except Forbidden as exc:
-            text = exc.message.lower()
-            if "initiate conversation" in text or "deactivated" in text:
-                raise DeliveryError(FailureKind.unknown_user, exc.message) from exc
-            raise DeliveryError(FailureKind.blocked, exc.message) from exc
-        except RetryAfter as exc:
-            raise DeliveryError(
-                FailureKind.rate_limited, exc.message, retry_after=_retry_seconds(exc)
-            ) from exc
-        except BadRequest as exc:
-            text = exc.message.lower()
-            if "chat not found" in text or "user not found" in text or "peer_id_invalid" in text:
-                raise DeliveryError(FailureKind.unknown_user, exc.message) from exc
-            raise
-        except NetworkError as exc:  # includes TimedOut; BadRequest is handled above
-            raise DeliveryError(FailureKind.network, exc.message) from exc
-        log.debug("delivered %s to staff %s via Telegram", idempotency_key, recipient.staff_id)
-
-
-# -- webhook --------------------------------------------------------------------------------
-
-
-def webhook_handler(
-    application: TelegramApp, secret: str
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """An aiohttp handler feeding Telegram's webhook posts into the application."""
-    expected = secret.encode()
-
-    async def handle(request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "").encode()
-        if not hmac.compare_digest(given, expected):
-            log.warning("webhook call without the right secret token from %s", request.remote)
-            return web.Response(status=403, text="forbidden")
-        try:
-            data = await request.json()
-            update = Update.de_json(data, application.bot)
-        except (ValueError, TypeError, KeyError):
-            return web.Response(status=400, text="not an update")
-        await application.update_queue.put(update)
-        return web.Response(status=200)
-
-    return handle
-
-
-def add_webhook_route(
-    web_app: web.Application, application: TelegramApp, secret: str, path: str
-) -> None:
-    """Mount the webhook on an existing aiohttp application (e.g. the web service)."""
-    web_app.router.add_post(path, webhook_handler(application, secret))
 
 
 # -- logging --------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from telegram.ext import BaseRateLimiter, ExtBot
 
 from bot.core import build_calendar
 from bot.reminder_render import GermanRenderer
-from bot.telegram import TelegramMessenger
+from bot.telegram_send import TelegramMessenger
 from config.logs import setup_logging
 from config.settings import Settings
 from scheduler.dispatch import Dispatcher

@@ -115,7 +115,7 @@ async def test_a_refused_chart_or_file_gets_an_apology_and_a_warning(
     warnings = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "bot.telegram" and r.levelno == logging.WARNING
+        if r.name == "bot.telegram_send" and r.levelno == logging.WARNING
     ]
     assert sum("sendPhoto failed" in w for w in warnings) == 1
     assert sum("sendDocument failed" in w for w in warnings) == 2

@@ -12,7 +12,8 @@ from telegram.ext import ExtBot
 
 from bot.core import Bot
 from bot.reminder_render import GermanRenderer
-from bot.telegram import TelegramMessenger, TelegramRateLimiter
+from bot.telegram_rate_limiter import TelegramRateLimiter
+from bot.telegram_send import TelegramMessenger
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
 from tests.telegram_api import RateLimits, TelegramTestServer

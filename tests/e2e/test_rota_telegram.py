@@ -15,7 +15,9 @@ from telegram.ext import ExtBot
 
 from bot.core import Bot
 from bot.reminder_render import GermanRenderer
-from bot.telegram import TelegramAdapter, TelegramMessenger, TelegramRateLimiter
+from bot.telegram import TelegramAdapter
+from bot.telegram_rate_limiter import TelegramRateLimiter
+from bot.telegram_send import TelegramMessenger
 from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.rota_sweep import RotaSweeper

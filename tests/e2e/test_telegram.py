@@ -22,7 +22,8 @@ from bot import texts
 from bot.core import Bot
 from bot.messages import Button, Reply
 from bot.registry import Registry
-from bot.telegram import BUTTON_EXPIRED, SECRET_HEADER, TelegramAdapter
+from bot.telegram import BUTTON_EXPIRED, TelegramAdapter
+from bot.telegram_webhook import SECRET_HEADER
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.ports import DeliveryError, FailureKind, Recipient

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.matrix import Credentials, MatrixStartError, delivery_tx_id, render, reply_tx_id
+from bot.matrix_login import Credentials, MatrixStartError
 from bot.matrix_render import (
     Relation,
     command_text,
     deadline_ids,
+    delivery_tx_id,
     relation,
     relation_of,
+    render,
+    reply_tx_id,
     strip_reply_fallback,
     to_html,
 )

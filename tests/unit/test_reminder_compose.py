@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.messages import Button, Reply
 from bot.reminder_render import combine, split
-from bot.telegram import TelegramMessenger
+from bot.telegram_send import TelegramMessenger
 from scheduler.compose import Delivery
 
 

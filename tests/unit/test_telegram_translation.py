@@ -11,14 +11,8 @@ from telegram.error import RetryAfter
 
 from bot.messages import Button
 from bot.registry import REGISTRY
-from bot.telegram import (
-    MAX_CALLBACK_DATA,
-    CallbackTokens,
-    TelegramRateLimiter,
-    keyboard,
-    menu,
-    split_text,
-)
+from bot.telegram_rate_limiter import TelegramRateLimiter
+from bot.telegram_render import MAX_CALLBACK_DATA, CallbackTokens, keyboard, menu, split_text
 from config.errors import ConfigError
 from config.messengers import TelegramSettings
 
