@@ -58,8 +58,9 @@ from storage.cases import (
     next_open_deadlines,
     visible_cases_page,
 )
-from storage.models import Case, CoordinationRequest, Meeting, Organisation, Staff
-from storage.outbox import replan_case
+from storage.models.cases import Case, CoordinationRequest, Meeting
+from storage.models.staff import Organisation, Staff
+from storage.planning import replan_case
 from storage.staff import staff_by_handle
 
 _NEW_CASE_EXAMPLE = (

@@ -12,7 +12,9 @@ from config.settings import Settings, StartLimits
 from scheduler.clock import FixedClock
 from scheduler.service import ReminderService
 from storage.db import Database
-from storage.models import AuditEntry, OutboxEntry, Staff, StartAttempt
+from storage.models.audit import AuditEntry
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import Staff, StartAttempt
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, one_row
 from tests.reminder_fakes import RecordingMessenger
