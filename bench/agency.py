@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from bot.case_file import RawRow
 from bot.demo import JUGENDAMT, PROVIDER
 from config.enums import OrgKind, Role, StaffType
-from storage.models import Organisation, Staff
+from storage.models.staff import Organisation, Staff
 
 HEADER = (
     "aktenzeichen;rechtsgrundlage;hilfebeginn;traeger;asd;fachkraft_traeger;fachkraft_asd;"

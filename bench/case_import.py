@@ -36,7 +36,7 @@ from config.settings import Settings
 from scheduler.casework import recompute_chain
 from storage.case_import import load_directory
 from storage.db import Database
-from storage.models import Case
+from storage.models.cases import Case
 
 
 def _import(settings: Settings, db: Database, path: Path, *extra: str) -> tuple[float, str]:

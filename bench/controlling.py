@@ -42,15 +42,9 @@ from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.controlling import Quarter
 from storage.db import Database
-from storage.models import (
-    Case,
-    Contract,
-    ContractYear,
-    HoursEntry,
-    MessengerIdentity,
-    Organisation,
-    Staff,
-)
+from storage.models.cases import Case
+from storage.models.hours import Contract, ContractYear, HoursEntry
+from storage.models.staff import MessengerIdentity, Organisation, Staff
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 7, 1, 9, 0, tzinfo=BERLIN)

@@ -47,7 +47,8 @@ from scheduler.ics import FeedCalendar, FeedEvent, clear_event_cache, render
 from scheduler.web import FeedServer, start
 from storage.db import Database
 from storage.feeds import FeedKind, issue_token
-from storage.models import AgSession, Organisation, Staff
+from storage.models.ag78 import AgSession
+from storage.models.staff import Organisation, Staff
 from tests.ics_reference import render_reference
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -53,7 +53,9 @@ from scheduler.clock import SystemClock
 from storage.case_import import refresh_statistics as analyse_after_import
 from storage.cases import side_of, visible_cases_clause
 from storage.db import Database
-from storage.models import Case, Deadline, HoursEntry, Staff
+from storage.models.cases import Case, Deadline
+from storage.models.hours import HoursEntry
+from storage.models.staff import Staff
 from storage.staff import link_identity
 
 THRESHOLD_MS = 10.0

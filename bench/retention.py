@@ -40,15 +40,10 @@ from config.enums import (
 from config.settings import Settings
 from storage import retention
 from storage.db import Database
-from storage.models import (
-    AuditEntry,
-    Case,
-    Deadline,
-    HoursEntry,
-    Meeting,
-    Organisation,
-    Staff,
-)
+from storage.models.audit import AuditEntry
+from storage.models.cases import Case, Deadline, Meeting
+from storage.models.hours import HoursEntry
+from storage.models.staff import Organisation, Staff
 
 NOW = datetime(2028, 6, 1, 3, 15, tzinfo=UTC)
 

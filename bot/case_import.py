@@ -20,8 +20,8 @@ from scheduler.casework import recompute_chain
 from scheduler.workdays import WorkCalendar
 from storage import audit
 from storage import case_import as store
-from storage.models import Case, Meeting
-from storage.outbox import replan_case
+from storage.models.cases import Case, Meeting
+from storage.planning import replan_case
 
 
 @dataclass(frozen=True)

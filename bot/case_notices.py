@@ -21,7 +21,9 @@ from scheduler.reminders import next_allowed
 from scheduler.workdays import WorkCalendar
 from storage import controlling as store
 from storage import outbox
-from storage.models import Case, CaseNotice, OutboxEntry, Staff
+from storage.models.cases import Case, CaseNotice
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import Staff
 from storage.outbox import NewEntry
 from storage.rota import absence_routes
 

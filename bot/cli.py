@@ -305,7 +305,7 @@ def _add_org(args: argparse.Namespace, db: Database, now: object) -> int:
 
     from config.enums import OrgKind
     from storage import audit
-    from storage.models import Organisation
+    from storage.models.staff import Organisation
     from storage.staff import organisation_by_name
 
     assert isinstance(now, datetime)

@@ -11,7 +11,7 @@ from bot.messages import Incoming
 from config.enums import OrgKind, Role
 from config.settings import Settings
 from scheduler.workdays import WorkCalendar
-from storage.models import Staff
+from storage.models.staff import Staff
 
 
 @dataclass

@@ -27,7 +27,8 @@ from scheduler.workdays import WorkCalendar
 from storage import controlling as store
 from storage import outbox
 from storage.controlling import Scope
-from storage.models import Case, OutboxEntry
+from storage.models.cases import Case
+from storage.models.outbox import OutboxEntry
 from storage.outbox import NewEntry
 
 log = logging.getLogger(__name__)

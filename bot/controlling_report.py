@@ -27,7 +27,8 @@ from scheduler.controlling import (
 from scheduler.controlling_rule import RuleVerdict, catch_up, elapsed_share, rule_window
 from scheduler.workdays import WorkCalendar
 from storage import controlling as store
-from storage.models import Contract, HoursCorrection, HoursEntry, Staff
+from storage.models.hours import Contract, HoursCorrection, HoursEntry
+from storage.models.staff import Staff
 
 HISTORY_QUARTERS = 4  # quarters before a single quarter shown in its chart
 

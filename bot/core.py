@@ -25,7 +25,7 @@ from scheduler.workdays import WorkCalendar
 from storage.bounds import ascii_text
 from storage.cases import side_of
 from storage.db import Database
-from storage.models import Staff
+from storage.models.staff import Staff
 from storage.staff import is_registered, staff_by_identity
 
 log = logging.getLogger(__name__)

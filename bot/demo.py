@@ -24,18 +24,11 @@ from scheduler.casework import ensure_annual_reports, recompute_chain
 from scheduler.workdays import WorkCalendar
 from storage import audit
 from storage.controlling import contract_of, set_planned_hours
-from storage.models import (
-    AgSession,
-    Case,
-    Contract,
-    HoursEntry,
-    Invite,
-    Organisation,
-    Rotation,
-    RotationMember,
-    Staff,
-    Team,
-)
+from storage.models.ag78 import AgSession
+from storage.models.cases import Case
+from storage.models.hours import Contract, HoursEntry
+from storage.models.rota import Rotation, RotationMember
+from storage.models.staff import Invite, Organisation, Staff, Team
 from storage.staff import create_invite, organisation_by_name
 
 PROVIDER = "Familienhilfe Weserufer e. V."

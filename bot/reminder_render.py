@@ -18,7 +18,10 @@ from bot.messages import Reply
 from config.settings import Settings
 from scheduler.ports import Line, RowMessage
 from scheduler.workdays import WorkCalendar
-from storage.models import AgSession, Case, Deadline, Meeting, OutboxEntry, Staff
+from storage.models.ag78 import AgSession
+from storage.models.cases import Case, Deadline, Meeting
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import Staff
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from scheduler.rota_edit import Plan, void_overrides, void_swaps
 from scheduler.rota_notices import VOID, snapshot, tell, tell_changes
 from storage import rota as store
 from storage import rota_queries as queries
-from storage.models import OncallOverride, OncallSwap, Rotation, Staff
+from storage.models.rota import OncallOverride, OncallSwap, Rotation
+from storage.models.staff import Staff
 from storage.rota_rules import apply_plan
 
 

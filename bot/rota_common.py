@@ -14,7 +14,8 @@ from bot.parsing.echo import shown
 from config.enums import Role
 from scheduler.rota import Rule, base_holder
 from storage import rota as store
-from storage.models import Rotation, Staff
+from storage.models.rota import Rotation
+from storage.models.staff import Staff
 from storage.staff import staff_by_handle
 
 RANGE_EXAMPLES = "Beispiele: 14.04.-18.04., bis 18.04., 14.04.2025 bis 25.04.2025, heute"

@@ -20,16 +20,9 @@ from scheduler.rota_sweep import RotaSweeper, from_stamp
 from storage import rota as store
 from storage import rota_changes
 from storage import rota_queries as queries
-from storage.models import (
-    OncallChange,
-    OncallOverride,
-    OncallSwap,
-    Organisation,
-    OutboxEntry,
-    Rotation,
-    RotationRule,
-    Staff,
-)
+from storage.models.outbox import OutboxEntry
+from storage.models.rota import OncallChange, OncallOverride, OncallSwap, Rotation, RotationRule
+from storage.models.staff import Organisation, Staff
 
 MAX_CHARS = 3500  # one Telegram message holds 4096
 

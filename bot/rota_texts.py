@@ -29,15 +29,9 @@ from scheduler.rota_sweep import (
     handover_confirmed,
 )
 from storage import rota as store
-from storage.models import (
-    OncallOverride,
-    OncallSwap,
-    Organisation,
-    OutboxEntry,
-    Page,
-    Rotation,
-    Staff,
-)
+from storage.models.outbox import OutboxEntry
+from storage.models.rota import OncallOverride, OncallSwap, Page, Rotation
+from storage.models.staff import Organisation, Staff
 
 ITEM_TYPES = frozenset(
     {PAGE, HANDOVER, GAP, SWAP, OVERRIDE, CHANGE, CHANGE_NOW, NOTICE, WEEK, VOID, INFO}

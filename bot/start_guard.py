@@ -17,7 +17,8 @@ from bot.formatting import fmt_time
 from bot.messages import Reply
 from config.settings import Settings
 from storage import audit, outbox
-from storage.models import OutboxEntry, StartAttempt
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import StartAttempt
 from storage.outbox import NewEntry
 from storage.staff import account_key, coordinators, record_start_failure, start_failures
 

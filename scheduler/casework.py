@@ -25,7 +25,8 @@ from storage.cases import (
     org_deadlines,
     sync_deadlines,
 )
-from storage.models import Case, Organisation
+from storage.models.cases import Case
+from storage.models.staff import Organisation
 
 
 def recompute_chain(

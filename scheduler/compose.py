@@ -22,9 +22,12 @@ from config.settings import Settings
 from scheduler.ports import Line, M, Recipient, Renderer
 from scheduler.reminders import Policy, is_late
 from scheduler.workdays import WorkCalendar
-from storage import delivery, outbox
+from storage import delivery, outbox, recipients
 from storage.cases import open_deadlines_for, side_of
-from storage.models import AgSession, Case, Deadline, Meeting, OutboxEntry, Staff
+from storage.models.ag78 import AgSession
+from storage.models.cases import Case, Deadline, Meeting
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import Staff
 from storage.outbox import NewEntry
 from storage.rota import URGENT_ITEM_TYPES, absence_routes
 
@@ -237,7 +240,7 @@ class Composer(Generic[M]):
         people = sorted({r.staff_id for r in rows if r.item_type in routed_types})
         routes = absence_routes(session, people, today)
         # Planned up to `plan_ahead_hours` ago: someone deactivated since gets nothing.
-        gone = set(people) - outbox.active_staff(session, people)
+        gone = set(people) - recipients.active_staff(session, people)
         if not routes and not gone:
             return rows, 0
         keep: list[OutboxEntry] = []
@@ -255,7 +258,7 @@ class Composer(Generic[M]):
                 moved.append(
                     NewEntry(row.item_type, row.item_id, row.stage, deputy, row.fire_at, now)
                 )
-        active = outbox.active_staff(session, (e.staff_id for e in moved))
+        active = recipients.active_staff(session, (e.staff_id for e in moved))
         outbox.insert_entries(session, (e for e in moved if e.staff_id in active), now)
         return keep, len(moved)
 

@@ -31,10 +31,10 @@ from scheduler.pacing import Pacer, pacer_for
 from scheduler.ports import DeliveryError, FailureKind, M, Messenger, Recipient, Renderer
 from scheduler.reminders import backoff, is_allowed, next_allowed
 from scheduler.workdays import WorkCalendar
-from storage import delivery, outbox
+from storage import delivery, outbox, recipients
 from storage.db import Database
 from storage.delivery import FAILED, SENT
-from storage.models import Staff
+from storage.models.staff import Staff
 from storage.outbox import NewEntry
 from storage.rota import URGENT_ITEM_TYPES
 
@@ -161,7 +161,7 @@ class Dispatcher(Generic[M]):
             )
             if not rows:
                 return [], 0, 0
-            reachable = outbox.identities(
+            reachable = recipients.identities(
                 session, {r.staff_id for r in rows}, sorted(self.messengers)
             )
             composed = self.composer.compose(
@@ -317,7 +317,9 @@ class Dispatcher(Generic[M]):
             return
         coordinators = [
             c
-            for c in outbox.coordinators(session, [staff.organisation_id])[staff.organisation_id]
+            for c in recipients.coordinators(session, [staff.organisation_id])[
+                staff.organisation_id
+            ]
             if c != d.staff_id
         ]
         if not coordinators:

@@ -29,9 +29,11 @@ from scheduler.reminders import (
     plan,
 )
 from scheduler.workdays import WorkCalendar
-from storage import outbox
+from storage import outbox, planning, recipients
 from storage.db import Database
-from storage.outbox import EPOCH, CaseParties, DueItem, NewEntry
+from storage.outbox import NewEntry
+from storage.planning import EPOCH, DueItem
+from storage.recipients import CaseParties
 from storage.rota import absence_routes
 
 log = logging.getLogger(__name__)
@@ -132,12 +134,12 @@ class Sweeper:
             if size <= 0:
                 break
             with self.db.session() as session:
-                items = outbox.due_items(session, item_type, select_until, size)
+                items = planning.due_items(session, item_type, select_until, size)
                 if not items:
                     break
                 entries, changes = self._plan(session, item_type, items, now, horizon)
                 outbox.insert_entries(session, entries, now)
-                outbox.set_reminder_at(session, item_type, changes)
+                planning.set_reminder_at(session, item_type, changes)
             read += len(items)
             stats.items += len(items)
             stats.written += len(entries)
@@ -155,7 +157,7 @@ class Sweeper:
             return 0
         week = int(monday.strftime("%Y%m%d"))
         with self.db.session() as session:
-            staff = outbox.staff_with_identity(session)
+            staff = recipients.staff_with_identity(session)
             away = absence_routes(session, staff, now.astimezone(self.settings.tz).date())
             staff = [s for s in staff if s not in away]  # nothing until they return (issue 6)
             outbox.insert_entries(
@@ -173,12 +175,14 @@ class Sweeper:
         now: datetime,
         horizon: datetime,
     ) -> tuple[list[NewEntry], list[tuple[int, datetime, datetime | None]]]:
-        parties = outbox.case_parties(session, (i.case_id for i in items if i.case_id is not None))
+        parties = recipients.case_parties(
+            session, (i.case_id for i in items if i.case_id is not None)
+        )
         orgs = {p.provider_org_id for p in parties.values()} | {
             p.jugendamt_org_id for p in parties.values()
         }
         orgs |= {i.organisation_id for i in items if i.organisation_id is not None}
-        coordinators = outbox.coordinators(session, orgs)
+        coordinators = recipients.coordinators(session, orgs)
         session_audience: list[int] | None = None
         wanted: list[tuple[DueItem, Stage, list[int]]] = []
         changes: list[tuple[int, datetime, datetime | None]] = []
@@ -235,7 +239,7 @@ class Sweeper:
             )
             for item, stage, people, send in planned
         ]
-        active = outbox.active_staff(session, (p for _, _, people, _ in routed for p in people))
+        active = recipients.active_staff(session, (p for _, _, people, _ in routed for p in people))
         entries = [
             NewEntry(item_type, item.id, stage.key, person, stage.fire_at, send)
             for item, stage, people, send in routed
@@ -246,8 +250,8 @@ class Sweeper:
 
     def _session_audience(self, session: Session) -> list[int]:
         if self.settings.reminders.ag78_audience == "all":
-            return outbox.all_active_staff(session)
-        return outbox.all_coordinators(session)
+            return recipients.all_active_staff(session)
+        return recipients.all_coordinators(session)
 
 
 def _recipients(

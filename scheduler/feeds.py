@@ -14,16 +14,11 @@ from scheduler.ics import FeedCalendar, FeedEvent
 from scheduler.oncall_events import rotation_events
 from storage.cases import visible_cases_clause
 from storage.feeds import FeedKind
-from storage.models import (
-    AgSession,
-    Case,
-    Deadline,
-    FeedToken,
-    Meeting,
-    Organisation,
-    Rotation,
-    Staff,
-)
+from storage.models.ag78 import AgSession
+from storage.models.cases import Case, Deadline, Meeting
+from storage.models.feeds import FeedToken
+from storage.models.rota import Rotation
+from storage.models.staff import Organisation, Staff
 from storage.rota import load_states
 
 # Labels repeated here rather than imported from bot/: scheduler must not depend on the chat.

@@ -19,7 +19,8 @@ from scheduler.ics import FeedEvent
 from scheduler.rota import RotaSpec, Shift, base_holder, scheduled_holder, shift_by_number
 from storage import rota as store
 from storage import rota_queries as queries
-from storage.models import OncallOverride, OncallSwap, RotationRule, Staff
+from storage.models.rota import OncallOverride, OncallSwap, RotationRule
+from storage.models.staff import Staff
 from storage.rota_rules import implicit_rule, legacy_members, rule_rows, to_rule
 
 Change = tuple[int, datetime]  # (SEQUENCE, last change)

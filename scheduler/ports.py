@@ -15,7 +15,10 @@ from typing import Generic, Protocol, TypeVar
 
 from sqlmodel import Session
 
-from storage.models import AgSession, Case, Deadline, Meeting, OutboxEntry, Staff
+from storage.models.ag78 import AgSession
+from storage.models.cases import Case, Deadline, Meeting
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import Staff
 
 M = TypeVar("M")  # a rendered message
 M_contra = TypeVar("M_contra", contravariant=True)

@@ -31,7 +31,7 @@ from storage import audit, outbox
 from storage import rota as store
 from storage import rota_queries as queries
 from storage.db import Database
-from storage.models import OncallHandover, Page, Rotation
+from storage.models.rota import OncallHandover, Page, Rotation
 from storage.outbox import NewEntry
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage.models import AgSession
+from storage.models.ag78 import AgSession
 
 
 def sessions_starting_between(session: Session, start: datetime, end: datetime) -> list[AgSession]:

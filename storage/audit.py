@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from storage.models import AuditEntry
+from storage.models.audit import AuditEntry
 
 AuditValue = str | int | float | bool | None
 

@@ -21,7 +21,10 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from config.enums import CaseStatus, LegalBasis, MeetingKind, OrgKind, StaffType
-from storage.models import AuditEntry, Case, Deadline, FeedState, Meeting, Organisation, Staff
+from storage.models.audit import AuditEntry
+from storage.models.cases import Case, Deadline, Meeting
+from storage.models.feeds import FeedState
+from storage.models.staff import Organisation, Staff
 
 CHUNK = 1000  # rows per IN list or multi-row INSERT: well below SQLite's variable limit
 

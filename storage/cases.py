@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, case
 from sqlmodel import Session, col, func, select
 
 from config.enums import CaseStatus, DeadlineKind, DeadlineStatus, OrgKind, Role
-from storage.models import Case, CoordinationRequest, Deadline, Meeting, Organisation, Staff
+from storage.models.cases import Case, CoordinationRequest, Deadline, Meeting
+from storage.models.staff import Organisation, Staff
 
 
 @dataclass(frozen=True)

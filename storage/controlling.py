@@ -17,17 +17,16 @@ from sqlmodel import select as sm_select
 
 from config.enums import CaseStatus, HoursCategory, MissedReason, Role, StaffType
 from scheduler.controlling import HoursRow, Quarter
-from storage.models import (
-    Case,
+from storage.models.cases import Case
+from storage.models.hours import (
     Contract,
     ContractYear,
     HelpOutcome,
     HoursCorrection,
     HoursEntry,
-    Organisation,
     QuarterClosing,
-    Staff,
 )
+from storage.models.staff import Organisation, Staff
 
 
 @dataclass(frozen=True)

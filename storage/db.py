@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+import storage.models.registry
 import storage.versioning  # noqa: F401  (registers the calendar versioning listener)
 
 log = logging.getLogger(__name__)

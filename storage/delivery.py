@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, func, literal_column, or_, select, text, upda
 from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sm_select
 
-from storage.models import OutboxEntry
+from storage.models.outbox import OutboxEntry
 
 PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
 

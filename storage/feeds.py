@@ -12,7 +12,8 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from config.logs import register_secret
-from storage.models import FeedState, FeedToken, Staff
+from storage.models.feeds import FeedState, FeedToken
+from storage.models.staff import Staff
 
 # 32 URL-safe characters carry 192 random bits (the issue asks for at least 128).
 TOKEN_BYTES = 24

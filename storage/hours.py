@@ -7,7 +7,8 @@ from datetime import date
 from sqlmodel import Session, col, func, select
 
 from config.enums import HoursCategory
-from storage.models import Case, HoursEntry
+from storage.models.cases import Case
+from storage.models.hours import HoursEntry
 
 
 def minutes_on_day(session: Session, staff_id: int, day: date) -> int:

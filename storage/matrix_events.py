@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from storage.models import MatrixEvent, MatrixSentDeadline, MatrixSyncPosition
+from storage.models.matrix import MatrixEvent, MatrixSentDeadline, MatrixSyncPosition
 
 
 class EventStatus(StrEnum):

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
-from sqlmodel import Session, SQLModel
+from sqlalchemy import Table, and_, func, or_, select
+from sqlmodel import Session
 
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import MessengerIdentity
 from storage.outbox import PENDING, SENDING
 
-_OUTBOX = SQLModel.metadata.tables["reminder_outbox"]
-_IDENTITY = SQLModel.metadata.tables["messenger_identity"]
+_OUTBOX: Table = OutboxEntry.__table__  # type: ignore[attr-defined]
+_IDENTITY: Table = MessengerIdentity.__table__  # type: ignore[attr-defined]
 # Sent and cancelled rows are history (the send counters count them); counting them on every
 # scrape would cost time that grows with the years.
 OPEN_STATES = (PENDING, SENDING, "failed")

@@ -11,27 +11,20 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.bounds import db_id
-from storage.models import (
-    AuditEntry,
-    Availability,
-    Case,
-    CaseNotice,
-    Deputy,
-    FeedToken,
-    HoursCorrection,
-    HoursEntry,
-    Invite,
-    MessengerIdentity,
+from storage.models.audit import AuditEntry
+from storage.models.cases import Case, CaseNotice
+from storage.models.feeds import FeedToken
+from storage.models.hours import HoursCorrection, HoursEntry
+from storage.models.reachability import Availability, Deputy
+from storage.models.rota import (
     OncallHandover,
     OncallOverride,
     OncallSwap,
-    Organisation,
     Page,
     Rotation,
     RotationMember,
-    Staff,
-    Team,
 )
+from storage.models.staff import Invite, MessengerIdentity, Organisation, Staff, Team
 from storage.staff import staff_by_handle
 
 Row = dict[str, Any]

@@ -28,27 +28,14 @@ from config.privacy import Retention
 from config.settings import Settings
 from storage import audit
 from storage.db import Database
-from storage.models import (
-    AuditEntry,
-    AuditPurge,
-    Availability,
-    Case,
-    CaseNotice,
-    CoordinationRequest,
-    Deadline,
-    Deputy,
-    FeedState,
-    FeedToken,
-    HoursCorrection,
-    HoursEntry,
-    Meeting,
-    MessengerIdentity,
-    OncallOverride,
-    OutboxEntry,
-    Page,
-    Staff,
-    StartAttempt,
-)
+from storage.models.audit import AuditEntry, AuditPurge
+from storage.models.cases import Case, CaseNotice, CoordinationRequest, Deadline, Meeting
+from storage.models.feeds import FeedState, FeedToken
+from storage.models.hours import HoursCorrection, HoursEntry
+from storage.models.outbox import OutboxEntry
+from storage.models.reachability import Availability, Deputy
+from storage.models.rota import OncallOverride, Page
+from storage.models.staff import MessengerIdentity, Staff, StartAttempt
 
 ERASED_TEXT = "(gelöscht)"
 _CHUNK = 500  # ids per IN (...): well below SQLite's and PostgreSQL's parameter limits

@@ -31,17 +31,9 @@ from scheduler.rota import (
     next_duty,
 )
 from storage.bounds import db_id
-from storage.models import (
-    Availability,
-    Deputy,
-    OncallOverride,
-    OncallSwap,
-    Organisation,
-    Page,
-    Rotation,
-    RotationMember,
-    Staff,
-)
+from storage.models.reachability import Availability, Deputy
+from storage.models.rota import OncallOverride, OncallSwap, Page, Rotation, RotationMember
+from storage.models.staff import Organisation, Staff
 from storage.rota_rules import core_rows, implicit_rule, legacy_members, rules_in_force
 
 CONFIRMED, PENDING, DECLINED, VOID = "confirmed", "pending", "declined", "void"

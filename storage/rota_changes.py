@@ -11,7 +11,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage.models import OncallChange, OutboxEntry
+from storage.models.outbox import OutboxEntry
+from storage.models.rota import OncallChange
 from storage.outbox import PENDING
 
 CHANGE_ITEM_TYPES = ("rota_change", "rota_chg_now")

@@ -12,13 +12,9 @@ from sqlmodel import Session, col, select
 
 from config.enums import Role
 from scheduler.rota import RotaSpec, shift_by_number
-from storage.models import (
-    Availability,
-    OncallHandover,
-    OncallOverride,
-    OncallSwap,
-    Staff,
-)
+from storage.models.reachability import Availability
+from storage.models.rota import OncallHandover, OncallOverride, OncallSwap
+from storage.models.staff import Staff
 from storage.rota import CONFIRMED, PENDING, VOID
 from storage.rota_rules import core_rows
 

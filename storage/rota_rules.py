@@ -14,12 +14,7 @@ from sqlmodel import Session, col, select
 
 from scheduler.rota import RotaSpec, Rule, shift_by_number, wall_clock
 from scheduler.rota_edit import Plan
-from storage.models import (
-    OncallHandover,
-    Rotation,
-    RotationMember,
-    RotationRule,
-)
+from storage.models.rota import OncallHandover, Rotation, RotationMember, RotationRule
 
 
 def core_rows(session: Session, statement: Any, params: dict[str, Any] | None = None) -> list[Any]:

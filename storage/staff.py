@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from config.enums import OrgKind, Role, StaffType
 from storage.bounds import ascii_text
-from storage.models import Invite, MessengerIdentity, Organisation, Staff, StartAttempt
+from storage.models.staff import Invite, MessengerIdentity, Organisation, Staff, StartAttempt
 
 # Unambiguous on a phone keyboard: no 0/O, 1/I/L.
 _INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

@@ -14,21 +14,11 @@ from typing import Any
 from sqlalchemy import event, inspect, update
 from sqlmodel import Session, col
 
-from storage.models import (
-    AgSession,
-    Case,
-    Deadline,
-    FeedState,
-    FeedToken,
-    Meeting,
-    OncallOverride,
-    OncallSwap,
-    Organisation,
-    Rotation,
-    RotationMember,
-    RotationRule,
-    Staff,
-)
+from storage.models.ag78 import AgSession
+from storage.models.cases import Case, Deadline, Meeting
+from storage.models.feeds import FeedState, FeedToken
+from storage.models.rota import OncallOverride, OncallSwap, Rotation, RotationMember, RotationRule
+from storage.models.staff import Organisation, Staff
 
 # The fields whose change is a new revision of the calendar event (RFC 5545 3.8.7.4): every
 # field the feed shows (a deadline's rule is its DESCRIPTION).

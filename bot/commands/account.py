@@ -12,7 +12,7 @@ from bot.parsing.keywords import parse_staff_type
 from bot.registry import REGISTRY, Command
 from config.enums import OrgKind, Role
 from storage import audit
-from storage.models import Organisation, Staff
+from storage.models.staff import Organisation, Staff
 from storage.staff import create_invite, free_handle, link_identity, usable_invite
 
 ROLE_LABEL = {

@@ -28,7 +28,7 @@ from bot.registry import REGISTRY
 from config.enums import Role, SessionKind
 from scheduler.wallclock import Reading
 from storage.ag78 import ag_sessions, sessions_starting_between
-from storage.models import AgSession
+from storage.models.ag78 import AgSession
 
 
 @REGISTRY.command(

@@ -15,7 +15,8 @@ from bot.parsing.echo import shown
 from bot.registry import REGISTRY
 from scheduler.feeds import feed_url, rotation_title
 from storage.feeds import FeedKind, active_tokens, issue_token, revoke_tokens
-from storage.models import FeedToken, Rotation, RotationMember
+from storage.models.feeds import FeedToken
+from storage.models.rota import Rotation, RotationMember
 
 _SELECTORS = {
     "alle": None,

@@ -37,7 +37,8 @@ from storage.cases import (
     next_open_deadlines,
     visible_cases_page,
 )
-from storage.models import Case, Staff
+from storage.models.cases import Case
+from storage.models.staff import Staff
 
 _NEW_CASE_EXAMPLE = (
     "/fall_neu HB-2025-017 §30 beginn=03.03.2025 traeger=MK asd=TB empfehlung=fk "

@@ -25,7 +25,7 @@ from config.enums import CaseStatus, DeadlineKind, DeadlineStatus, MeetingKind
 from scheduler.casework import recompute_chain
 from scheduler.deadlines import valid_until
 from storage.cases import deadlines_of_case, meetings_of
-from storage.models import CoordinationRequest, Meeting
+from storage.models.cases import CoordinationRequest, Meeting
 
 _DEFAULT_MEETING_TIME = time(9, 0)
 

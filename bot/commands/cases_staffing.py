@@ -8,7 +8,8 @@ from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import STAFF_TYPE_LABEL
 from config.enums import OrgKind, Role
-from storage.models import Case, Organisation, Staff
+from storage.models.cases import Case
+from storage.models.staff import Organisation, Staff
 from storage.staff import staff_by_handle
 
 CASE_MANAGERS = (

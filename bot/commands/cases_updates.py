@@ -26,7 +26,7 @@ from bot.registry import REGISTRY
 from config.enums import CaseStatus, DeadlineStatus, OrgKind
 from scheduler.casework import recompute_chain
 from storage.cases import cancel_meetings_from, deadlines_of_case
-from storage.outbox import replan_case
+from storage.planning import replan_case
 
 
 @REGISTRY.command(

@@ -27,7 +27,7 @@ from bot.registry import Handler
 from config.enums import DeadlineStatus
 from storage import audit
 from storage.cases import ChainChanges, can_see_case, case_by_code
-from storage.models import Case, Deadline
+from storage.models.cases import Case, Deadline
 
 
 def visible_case(ctx: Ctx, raw_code: str) -> Case:

@@ -37,7 +37,8 @@ from scheduler.controlling import Quarter, month_of, week_of
 from storage import controlling as store
 from storage.controlling import Scope
 from storage.hours import entries_between, minutes_on_day
-from storage.models import Contract, Staff
+from storage.models.hours import Contract
+from storage.models.staff import Staff
 from storage.staff import staff_by_handle
 
 _PREVIOUS = {"letztes", "letzte", "vorquartal", "vorheriges", "vorjahr", "letzter"}

@@ -14,7 +14,7 @@ from bot.parsing.numbers import parse_id
 from bot.registry import REGISTRY
 from config.enums import DeadlineStatus, OrgKind, Role
 from storage.cases import can_see_case, open_deadlines_for
-from storage.models import Case, Deadline
+from storage.models.cases import Case, Deadline
 
 _HORIZON_DAYS = 60
 _MAX_LINES = 30

@@ -22,7 +22,7 @@ from bot.registry import REGISTRY
 from config.enums import HoursCategory, OrgKind
 from storage.controlling import contract_of
 from storage.hours import entries_between, minutes_on_day, own_entry, same_entry
-from storage.models import HoursEntry
+from storage.models.hours import HoursEntry
 
 _EXAMPLES = (
     "Beispiele:\n"

@@ -10,7 +10,8 @@ from bot.messages import Reply
 from bot.names import refuse_names
 from bot.registry import REGISTRY
 from config.enums import CaseStatus, OrgKind
-from storage.models import CaseNotice, Staff
+from storage.models.cases import CaseNotice
+from storage.models.staff import Staff
 
 _USAGE = (
     "So geht eine Mitteilung an die ASD-Fachkraft des Falls:\n"

@@ -16,7 +16,7 @@ from bot.registry import REGISTRY
 from bot.rota_common import phone, who
 from storage import rota as store
 from storage import rota_queries as queries
-from storage.models import Staff
+from storage.models.staff import Staff
 
 # Longer than any shift (28 days at most): the duty after the current one is inside.
 _AHEAD = timedelta(days=31)

@@ -19,7 +19,9 @@ from bot.rota_common import coordinates, phone, who
 from scheduler.rota_sweep import LAST_LEVEL, PAGE
 from storage import outbox
 from storage import rota as store
-from storage.models import OutboxEntry, Page, Rotation, Staff
+from storage.models.outbox import OutboxEntry
+from storage.models.rota import Page, Rotation
+from storage.models.staff import Staff
 from storage.outbox import NewEntry
 
 _USAGE = "/anpiepen Bitte dringend zurückrufen, HB-2025-017"

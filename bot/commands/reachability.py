@@ -30,7 +30,8 @@ from bot.rota_common import (
     who,
 )
 from storage import rota as store
-from storage.models import Availability, Deputy, Staff, Team
+from storage.models.reachability import Availability, Deputy
+from storage.models.staff import Staff, Team
 
 _PRESENCE_USAGE = "/praesenz Di-Do 08-16 Fr homeoffice 08-14"
 _REMOTE_WORDS = ("homeoffice", "home-office", "ho", "mobil", "remote")

@@ -15,7 +15,7 @@ from scheduler.engine import policy_for
 from scheduler.reminders import snooze_until
 from storage import outbox
 from storage.cases import can_see_case
-from storage.models import Case, Deadline
+from storage.models.cases import Case, Deadline
 
 _MAX_DAYS = 30
 

@@ -40,7 +40,8 @@ from config.enums import Role
 from scheduler.rota import RotaSpec, base_holder, shift_by_number, wall_clock
 from scheduler.rota_edit import Plan, RuleChange, plan_edit, plan_end
 from storage import rota as store
-from storage.models import Rotation, Staff, Team
+from storage.models.rota import Rotation
+from storage.models.staff import Staff, Team
 from storage.rota_rules import create_rotation
 
 _NEW_USAGE = (

@@ -38,12 +38,8 @@ from scheduler.rota_sweep import OVERRIDE
 from storage import outbox
 from storage import rota as store
 from storage.bounds import db_id
-from storage.models import (
-    OncallHandover,
-    OncallOverride,
-    Rotation,
-    Staff,
-)
+from storage.models.rota import OncallHandover, OncallOverride, Rotation
+from storage.models.staff import Staff
 from storage.outbox import NewEntry
 
 _REASONS = {"krank": "krank", "urlaub": "Urlaub", "sonstiges": "sonstiges"}

@@ -35,7 +35,8 @@ from storage import outbox
 from storage import rota as store
 from storage import rota_queries as queries
 from storage.bounds import db_id
-from storage.models import OncallSwap, Rotation, Staff
+from storage.models.rota import OncallSwap, Rotation
+from storage.models.staff import Staff
 from storage.outbox import NewEntry
 
 

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, Engine
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables)
+import storage.models.registry  # noqa: F401  (registers every table)
 
 _LOCK_KEY = 0x6B6F6F70  # "koop": koopbot's schema upgrades, one at a time per database
 config = context.config

@@ -18,7 +18,9 @@ from bot.core import Bot
 from config.enums import HoursCategory
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import Case, HoursEntry, Staff
+from storage.models.cases import Case
+from storage.models.hours import HoursEntry
+from storage.models.staff import Staff
 from tests.telegram_api import ApiError, RateLimits, TelegramTestServer
 from tests.telegram_harness import demo_codes, running_adapter
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from storage.db import Database
-from storage.models import AuditEntry, MessengerIdentity, Staff
+from storage.models.audit import AuditEntry
+from storage.models.staff import MessengerIdentity, Staff
 from tests.integration.helpers import all_rows, one_row
 
 KOOPBOT = Path(sys.executable).with_name("koopbot")

@@ -13,7 +13,9 @@ from sqlmodel import select as sm_select
 
 from config.enums import DeadlineKind, DeadlineStatus
 from storage.db import Database
-from storage.models import AuditEntry, Case, Deadline, Staff
+from storage.models.audit import AuditEntry
+from storage.models.cases import Case, Deadline
+from storage.models.staff import Staff
 
 BOTH_BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 

@@ -13,7 +13,7 @@ from bot.messages import Incoming
 from config.enums import OrgKind, Role, StaffType
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import Organisation
+from storage.models.staff import Organisation
 from storage.staff import create_invite
 from tests.conftest import ChatUser
 from tests.icalcheck import feed_path, parse_feed

@@ -22,7 +22,9 @@ from config.enums import Role
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database, alembic_config
-from storage.models import AuditEntry, Case, Staff
+from storage.models.audit import AuditEntry
+from storage.models.cases import Case
+from storage.models.staff import Staff
 from tests.conftest import ChatUser
 from tests.integration.helpers import (
     BOTH_BACKENDS,

@@ -17,7 +17,8 @@ from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage import audit
 from storage.db import Database
-from storage.models import AuditEntry, HoursEntry
+from storage.models.audit import AuditEntry
+from storage.models.hours import HoursEntry
 from tests.conftest import ChatUser
 from tests.integration.helpers import all_rows, row_counts
 

@@ -12,7 +12,7 @@ from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
 from storage.db import Database
-from storage.models import Meeting
+from storage.models.cases import Meeting
 from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, audit_trail, staff_id
 from tests.reminder_fakes import RecordingMessenger

@@ -16,7 +16,9 @@ from config.enums import DeadlineStatus
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import AuditEntry, Case, Deadline, FeedState, Meeting
+from storage.models.audit import AuditEntry
+from storage.models.cases import Case, Deadline, Meeting
+from storage.models.feeds import FeedState
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, case_of, deadlines_of, row_counts
 
@@ -235,7 +237,7 @@ def test_a_reimport_updates_cases_in_place_and_never_doubles_them(
 
 
 def _staff(db: Database) -> list[object]:
-    from storage.models import Staff
+    from storage.models.staff import Staff
 
     return all_rows(db, Staff)  # type: ignore[return-value]
 

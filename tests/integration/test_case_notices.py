@@ -15,7 +15,9 @@ from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher
 from storage import retention
 from storage.db import Database
-from storage.models import AuditEntry, CaseNotice, OutboxEntry
+from storage.models.audit import AuditEntry
+from storage.models.cases import CaseNotice
+from storage.models.outbox import OutboxEntry
 from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, one_row, row_counts, staff_id
 from tests.reminder_fakes import RecordingMessenger

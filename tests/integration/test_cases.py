@@ -7,7 +7,7 @@ from datetime import date
 from bot import texts
 from config.enums import DeadlineKind, DeadlineStatus, LegalBasis, StaffType
 from storage.db import Database
-from storage.models import Case
+from storage.models.cases import Case
 from tests.conftest import ChatUser
 from tests.integration.helpers import (
     BOTH_BACKENDS,

@@ -11,7 +11,7 @@ from config.settings import Settings
 from scheduler.casework import extend_chains
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import CoordinationRequest, Deadline, Meeting
+from storage.models.cases import CoordinationRequest, Deadline, Meeting
 from tests.conftest import ChatUser
 from tests.integration.helpers import (
     BOTH_BACKENDS,

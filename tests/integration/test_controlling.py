@@ -27,7 +27,10 @@ from config.enums import HoursCategory, MissedReason
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import AuditEntry, HoursCorrection, HoursEntry, OutboxEntry, Staff
+from storage.models.audit import AuditEntry
+from storage.models.hours import HoursCorrection, HoursEntry
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import Staff
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, case_of, one_row, row_counts
 from tests.reminder_fakes import RecordingMessenger

@@ -21,7 +21,9 @@ from config.enums import HoursCategory
 from scheduler.clock import FixedClock
 from scheduler.service import ReminderService
 from storage.db import Database
-from storage.models import HoursEntry, OutboxEntry, Staff
+from storage.models.hours import HoursEntry
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import Staff
 from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, case_of, one_row
 from tests.reminder_fakes import RecordingMessenger

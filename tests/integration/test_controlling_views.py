@@ -14,7 +14,8 @@ from bot.messages import Incoming, Reply
 from config.enums import HoursCategory
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import HoursEntry, Staff
+from storage.models.hours import HoursEntry
+from storage.models.staff import Staff
 from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, case_of, one_row
 

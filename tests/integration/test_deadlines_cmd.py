@@ -12,7 +12,7 @@ from bot import texts
 from config.enums import DeadlineStatus
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import Case, Deadline
+from storage.models.cases import Case, Deadline
 from tests.conftest import ChatUser
 from tests.integration.helpers import all_rows, staff_id
 

@@ -13,7 +13,7 @@ from config.enums import HoursCategory
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import Contract, ContractYear, HoursEntry
+from storage.models.hours import Contract, ContractYear, HoursEntry
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS
 
@@ -61,7 +61,8 @@ def test_the_demo_is_relative_to_the_clocks_today(
     from zoneinfo import ZoneInfo
 
     from bot.demo import README_CASE, load_demo
-    from storage.models import AgSession, Case
+    from storage.models.ag78 import AgSession
+    from storage.models.cases import Case
 
     now = datetime.combine(today, time(10), tzinfo=ZoneInfo("Europe/Berlin"))
     with db.session() as session:

@@ -12,7 +12,8 @@ import re
 
 from config.enums import DeadlineKind, DeadlineStatus
 from storage.db import Database
-from storage.models import Deadline, HoursEntry
+from storage.models.cases import Deadline
+from storage.models.hours import HoursEntry
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, row_counts
 

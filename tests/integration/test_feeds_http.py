@@ -20,7 +20,9 @@ from scheduler.clock import FixedClock
 from scheduler.web import FeedServer
 from storage.db import Database
 from storage.feeds import hash_token
-from storage.models import Case, Deadline, FeedToken, Staff
+from storage.models.cases import Case, Deadline
+from storage.models.feeds import FeedToken
+from storage.models.staff import Staff
 from tests.conftest import ChatUser
 from tests.icalcheck import feed_path, parse_feed
 from tests.integration.helpers import BOTH_BACKENDS

@@ -11,7 +11,7 @@ from bot import texts
 from config.enums import HoursCategory, MissedReason
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import HoursEntry
+from storage.models.hours import HoursEntry
 from tests.conftest import ChatUser
 from tests.integration.helpers import (
     BOTH_BACKENDS,

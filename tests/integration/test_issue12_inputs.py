@@ -9,7 +9,7 @@ from bot import texts
 from bot.core import Bot
 from bot.messages import Incoming, Sender
 from storage.db import Database
-from storage.models import Case
+from storage.models.cases import Case
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, row_counts
 

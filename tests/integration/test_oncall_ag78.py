@@ -12,7 +12,8 @@ from bot.core import Bot
 from config.enums import OrgKind, Role
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import Organisation, Rotation
+from storage.models.rota import Rotation
+from storage.models.staff import Organisation
 from storage.staff import create_invite
 from tests.conftest import ChatUser
 from tests.integration.helpers import one_row, row_counts

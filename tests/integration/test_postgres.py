@@ -19,7 +19,7 @@ from config.enums import OrgKind
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import Organisation
+from storage.models.staff import Organisation
 from tests.conftest import ChatUser
 from tests.integration.conftest import (
     PG_URL_ENV,

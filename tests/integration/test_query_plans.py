@@ -32,8 +32,10 @@ from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.feeds import personal_feed
 from storage.db import Database
-from storage.models import Case, HoursEntry, Organisation, Staff
-from storage.outbox import due_items
+from storage.models.cases import Case
+from storage.models.hours import HoursEntry
+from storage.models.staff import Organisation, Staff
+from storage.planning import due_items
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS
 

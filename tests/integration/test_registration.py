@@ -11,7 +11,7 @@ from config.enums import OrgKind, Role, StaffType
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import Invite, MessengerIdentity, Organisation, Staff
+from storage.models.staff import Invite, MessengerIdentity, Organisation, Staff
 from storage.staff import create_invite, hash_code
 from tests.conftest import ChatUser
 from tests.integration.helpers import (

@@ -13,7 +13,9 @@ from config.settings import Settings
 from scheduler.clock import FixedClock
 from scheduler.engine import Sweeper
 from storage.db import Database
-from storage.models import Deadline, Meeting, OutboxEntry, Staff
+from storage.models.cases import Deadline, Meeting
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import Staff
 from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows
 from tests.integration.test_reminders import CASE, JB, LABEL, Engine, at, case_number, times

@@ -16,9 +16,9 @@ from scheduler.clock import FixedClock
 from scheduler.dispatch import Dispatcher, DispatchStats
 from scheduler.engine import Sweeper
 from scheduler.ports import FailureKind
-from storage import outbox
+from storage import planning
 from storage.db import Database
-from storage.models import OutboxEntry
+from storage.models.outbox import OutboxEntry
 from tests.conftest import BERLIN, ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows
 from tests.reminder_fakes import RecordingMessenger
@@ -253,7 +253,7 @@ async def test_two_sweepers_write_each_reminder_once(
     clock.set(at(8, 4, 8, 0))
     first.sweeper.sweep()
     with db.session() as s:
-        assert outbox.due_items(s, "deadline", clock.now(), 10) == []
+        assert planning.due_items(s, "deadline", clock.now(), 10) == []
     second.sweeper.sweep()
     await first.dispatcher.dispatch()
     await second.dispatcher.dispatch()

@@ -22,17 +22,11 @@ from bot.reminder_engine import reminder_engine
 from scheduler.clock import FixedClock
 from storage import retention
 from storage.db import Database
-from storage.models import (
-    AuditEntry,
-    Availability,
-    Case,
-    CoordinationRequest,
-    Deadline,
-    HoursEntry,
-    Meeting,
-    MessengerIdentity,
-    Staff,
-)
+from storage.models.audit import AuditEntry
+from storage.models.cases import Case, CoordinationRequest, Deadline, Meeting
+from storage.models.hours import HoursEntry
+from storage.models.reachability import Availability
+from storage.models.staff import MessengerIdentity, Staff
 from storage.retention import run_retention
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, one_row, staff_id

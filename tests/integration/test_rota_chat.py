@@ -21,7 +21,8 @@ from scheduler.dispatch import Dispatcher
 from scheduler.engine import Sweeper
 from scheduler.rota_sweep import RotaSweeper
 from storage.db import Database
-from storage.models import AuditEntry, OncallSwap, Page
+from storage.models.audit import AuditEntry
+from storage.models.rota import OncallSwap, Page
 from tests.conftest import BERLIN, ChatUser
 from tests.icalcheck import feed_path, parse_feed
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, row_counts

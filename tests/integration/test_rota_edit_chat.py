@@ -18,7 +18,8 @@ from bot.core import Bot
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import AuditEntry, OncallOverride, OncallSwap, RotationRule
+from storage.models.audit import AuditEntry
+from storage.models.rota import OncallOverride, OncallSwap, RotationRule
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, row_counts
 from tests.integration.test_rota_chat import JB, LW, MK, TS, Engine, at, oncall_person

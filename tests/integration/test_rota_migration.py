@@ -11,7 +11,7 @@ from alembic import command
 
 from scheduler.rota import shift_by_number
 from storage.db import Database, alembic_config
-from storage.models import Rotation
+from storage.models.rota import Rotation
 from storage.rota import load_state, rotation_spec
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -13,7 +13,9 @@ from config.privacy import StartLimits
 from config.settings import Settings
 from scheduler.clock import FixedClock
 from storage.db import Database
-from storage.models import AuditEntry, OutboxEntry, Staff, StartAttempt
+from storage.models.audit import AuditEntry
+from storage.models.outbox import OutboxEntry
+from storage.models.staff import Staff, StartAttempt
 from tests.conftest import ChatUser
 from tests.integration.helpers import BOTH_BACKENDS, all_rows, one_row
 from tests.reminder_fakes import RecordingMessenger

@@ -31,7 +31,8 @@ from scheduler.clock import FixedClock
 from scheduler.engine import Sweeper
 from storage import outbox
 from storage.db import Database
-from storage.models import Deadline, OutboxEntry
+from storage.models.cases import Deadline
+from storage.models.outbox import OutboxEntry
 from tests.logcheck import assert_no_secrets, log_files
 from tests.reminder_population import add_people_with_deadlines
 

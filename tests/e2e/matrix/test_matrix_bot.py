@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.matrix import MatrixMessenger
 from bot.messages import Reply
 from scheduler.ports import DeliveryError, FailureKind, Recipient
-from storage.models import MatrixEvent
+from storage.models.matrix import MatrixEvent
 from storage.staff import link_identity, staff_by_handle
 
 CASE = "HB-2025-117"

@@ -12,7 +12,8 @@ from bot.reminder_texts import deadline_line, reminder
 from config.enums import DeadlineStatus
 from scheduler.ports import Recipient
 from storage.cases import open_deadlines_for, side_of
-from storage.models import Deadline, OutboxEntry
+from storage.models.cases import Deadline
+from storage.models.outbox import OutboxEntry
 from storage.staff import staff_by_handle
 
 DONE, SNOOZE = "✅", "💤"
