@@ -19,8 +19,7 @@ from bot.messages import Reply
 from config.settings import Settings
 from scheduler.reminders import next_allowed
 from scheduler.workdays import WorkCalendar
-from storage import controlling as store
-from storage import outbox
+from storage import contracts, outbox
 from storage.models.cases import Case, CaseNotice
 from storage.models.outbox import OutboxEntry
 from storage.models.staff import Staff
@@ -59,7 +58,7 @@ def recipients(session: Session, case: Case, now: datetime) -> list[Staff]:
         if stand_in is not None:
             people.append(stand_in)
     else:
-        people += store.active_coordinators(session, case.jugendamt_org_id)
+        people += contracts.active_coordinators(session, case.jugendamt_org_id)
     found = [session.get(Staff, p) for p in dict.fromkeys(people)]
     return [p for p in found if p is not None]
 
@@ -91,7 +90,7 @@ def notice_reply(session: Session, settings: Settings, row: OutboxEntry) -> Repl
     if notice is None or case is None:
         return None
     sender = session.get(Staff, notice.sent_by)
-    org = None if sender is None else store.organisation(session, sender.organisation_id)
+    org = None if sender is None else contracts.organisation(session, sender.organisation_id)
     who = "" if sender is None else f" von {sender.name} ({sender.handle})"
     where = "" if org is None else f", {org.name}"
     when = fmt_datetime(notice.created_at.astimezone(settings.tz))

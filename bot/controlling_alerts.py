@@ -24,8 +24,7 @@ from scheduler.controlling import Quarter, QuarterResult
 from scheduler.controlling_rule import elapsed_share
 from scheduler.reminders import next_allowed
 from scheduler.workdays import WorkCalendar
-from storage import controlling as store
-from storage import outbox
+from storage import contracts, outbox
 from storage.controlling import Scope
 from storage.models.cases import Case
 from storage.models.outbox import OutboxEntry
@@ -100,7 +99,7 @@ def evaluate(
     a forecast finding when the running quarter would continue a run (`forecast_due`)."""
     ended = Quarter.of(today).previous()
     findings: list[Finding] = []
-    for _contract, org in store.provider_orgs_with_contract(session):
+    for _contract, org in contracts.provider_orgs_with_contract(session):
         assert org.id is not None
         if org_id is not None and org.id != org_id:
             continue
@@ -136,9 +135,9 @@ def recipients(session: Session, provider_org_id: int) -> list[int]:
         .where(col(Case.provider_org_id) == provider_org_id)
         .distinct()
     ).scalars()
-    people = store.active_coordinators(session, provider_org_id)
+    people = contracts.active_coordinators(session, provider_org_id)
     for office in sorted(offices):
-        people += store.active_coordinators(session, office)
+        people += contracts.active_coordinators(session, office)
     return list(dict.fromkeys(people))
 
 
@@ -158,7 +157,7 @@ def queue_alerts(
     for finding in findings:
         # The forecast is the provider's own early warning; a run ended concerns the ASD too.
         people = (
-            store.active_coordinators(session, finding.provider_org_id)
+            contracts.active_coordinators(session, finding.provider_org_id)
             if finding.forecast
             else recipients(session, finding.provider_org_id)
         )
@@ -189,7 +188,7 @@ def alert_reply(
     if row.stage.startswith(case_notices.STAGE_PREFIX):  # C7 notices to the ASD (issue 14)
         return case_notices.notice_reply(session, settings, row)
     quarter = quarter_of_stage(row.stage)
-    org = store.organisation(session, row.item_id)
+    org = contracts.organisation(session, row.item_id)
     if quarter is None or org is None or org.id is None:
         return None
     report = org_report(

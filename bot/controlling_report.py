@@ -15,6 +15,7 @@ from config.enums import HoursCategory, StaffType
 from config.settings import Settings
 from scheduler.controlling import (
     Figures,
+    HoursRow,
     Quarter,
     QuarterResult,
     QuarterState,
@@ -26,6 +27,7 @@ from scheduler.controlling import (
 )
 from scheduler.controlling_rule import RuleVerdict, catch_up, elapsed_share, rule_window
 from scheduler.workdays import WorkCalendar
+from storage import contracts, quarters
 from storage import controlling as store
 from storage.models.hours import Contract, HoursCorrection, HoursEntry
 from storage.models.staff import Staff
@@ -100,7 +102,7 @@ def build(
         figures=figures(
             first,
             last,
-            rows,
+            [HoursRow(*total) for total in rows],
             cases_served=store.cases_served(session, scope, first, last),
             helps_ended=ended,
             ended_without_follow_up=without,
@@ -114,12 +116,12 @@ def build(
     if scope.case_bound:
         report.cases = store.direct_by_case(session, scope, first, last)
     if details and scope.organisation_id is not None:
-        report.people = store.active_staff_of(session, scope.organisation_id)
+        report.people = contracts.active_staff_of(session, scope.organisation_id)
     if contract_org_id is None:
         return report
-    report.contract = store.contract_of(session, contract_org_id)
+    report.contract = contracts.contract_of(session, contract_org_id)
     if report.contract is not None and report.contract.id is not None:
-        report.planned = store.planned_hours(session, report.contract.id)
+        report.planned = contracts.planned_hours(session, report.contract.id)
     period = quarters_between(first, last)
     window = period
     for _ in range(HISTORY_QUARTERS):
@@ -152,9 +154,10 @@ def build(
     report.by_type = {
         q: store.direct_by_type(session, scope, q.first, q.last) for q in shown if q.first <= today
     }
-    report.closed = [q for q in store.closed_quarters(session, contract_org_id) if q in period]
+    closed = quarters.closed_quarters(session, contract_org_id)
+    report.closed = [q for q in (Quarter(y, n) for y, n in closed) if q in period]
     if details:
-        report.corrections = store.corrections_between(session, contract_org_id, first, last)
+        report.corrections = quarters.corrections_between(session, contract_org_id, first, last)
     return report
 
 

@@ -23,7 +23,7 @@ from config.settings import Settings
 from scheduler.casework import ensure_annual_reports, recompute_chain
 from scheduler.workdays import WorkCalendar
 from storage import audit
-from storage.controlling import contract_of, set_planned_hours
+from storage.contracts import contract_of, set_planned_hours
 from storage.models.ag78 import AgSession
 from storage.models.cases import Case
 from storage.models.hours import Contract, HoursEntry

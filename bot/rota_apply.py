@@ -11,17 +11,21 @@ from bot.context import Ctx
 from bot.formatting import fmt_datetime
 from bot.messages import Reply
 from bot.rota_common import SHOWN_DUTIES, duty_lines, fmt_span, rule_text, state_of, who
-from scheduler.rota import Swap, shift_of
+from scheduler import rota_state
+from scheduler.rota import shift_of
+from scheduler.rota_duties import Swap
 from scheduler.rota_edit import Plan, void_overrides, void_swaps
 from scheduler.rota_notices import VOID, snapshot, tell, tell_changes
+from scheduler.rota_versions import apply_plan
 from storage import rota as store
 from storage import rota_queries as queries
 from storage.models.rota import OncallOverride, OncallSwap, Rotation
 from storage.models.staff import Staff
-from storage.rota_rules import apply_plan
 
 
-def apply_change(ctx: Ctx, rot: Rotation, before: store.RotaState, plan: Plan, cause: str) -> Reply:
+def apply_change(
+    ctx: Ctx, rot: Rotation, before: rota_state.RotaState, plan: Plan, cause: str
+) -> Reply:
     """Store `plan` (an edit or an end, `cause` "edit" or "end") and answer the coordinator."""
     assert rot.id is not None
     now = ctx.now
@@ -141,7 +145,7 @@ def _applies_elsewhere(ctx: Ctx, override: OncallOverride, rotation_id: int) -> 
         return False
     start = max(override.starts_at, ctx.now, key=_utc)
     others = [r for r in store.find_rotations(ctx.session, "") if r.id != rotation_id]
-    for state in store.load_states(
+    for state in rota_state.load_states(
         ctx.session, ctx.settings.tz, start=start, end=override.ends_at, rotations=others
     ):
         for duty in state.duties(start, override.ends_at):

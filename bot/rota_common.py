@@ -12,6 +12,7 @@ from bot.formatting import WEEKDAY_LONG, fmt_date_wd, fmt_datetime, fmt_time
 from bot.parsing.dates import parse_date, split_date_range
 from bot.parsing.echo import shown
 from config.enums import Role
+from scheduler import rota_state
 from scheduler.rota import Rule, base_holder
 from storage import rota as store
 from storage.models.rota import Rotation
@@ -49,9 +50,11 @@ def on_behalf(ctx: Ctx, positional: list[str], what: str) -> Staff:
     return target
 
 
-def state_of(ctx: Ctx, rot: Rotation) -> store.RotaState:
+def state_of(ctx: Ctx, rot: Rotation) -> rota_state.RotaState:
     """The rotation from a day ago on: what a command may look at or change."""
-    return store.load_state(ctx.session, rot, ctx.settings.tz, start=ctx.now - timedelta(days=1))
+    return rota_state.load_state(
+        ctx.session, rot, ctx.settings.tz, start=ctx.now - timedelta(days=1)
+    )
 
 
 def length_text(shift_days: int) -> str:
@@ -60,7 +63,7 @@ def length_text(shift_days: int) -> str:
     )
 
 
-def rule_text(state: store.RotaState, rule: Rule) -> str:
+def rule_text(state: rota_state.RotaState, rule: Rule) -> str:
     """`Reihenfolge: …; Schicht wöchentlich, Übergabe montags 09:00; zweite Linie: …`."""
     order = ", ".join(who(state.staff.get(m)) for m in rule.members) or "–"
     weekly = rule.shift_days % 7 == 0
@@ -164,7 +167,7 @@ def fmt_span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
 SHOWN_DUTIES = 4  # how many coming duties a reply lists
 
 
-def duty_lines(ctx: Ctx, state: store.RotaState, count: int, since: datetime) -> list[str]:
+def duty_lines(ctx: Ctx, state: rota_state.RotaState, count: int, since: datetime) -> list[str]:
     """The next `count` duties from `since`, marked where swapped or covered."""
     lines: list[str] = []
     horizon = timedelta(days=max(r.shift_days for r in state.spec.rules) * count + 2)

@@ -15,7 +15,9 @@ from bot.formatting import fmt_date, fmt_date_wd, fmt_datetime
 from bot.messages import Reply
 from bot.rota_common import fmt_span, who
 from config.settings import Settings
-from scheduler.rota import Duty, base_holder, wall_clock
+from scheduler import rota_state
+from scheduler.rota import base_holder, wall_clock
+from scheduler.rota_duties import Duty
 from scheduler.rota_sweep import RotaSweeper, from_stamp
 from storage import rota as store
 from storage import rota_changes
@@ -35,7 +37,7 @@ def heads_up(
     starts = from_stamp(at)
     if starts <= now:
         return None
-    state = store.load_state(
+    state = rota_state.load_state(
         session, rotation, settings.tz, start=starts, end=starts + timedelta(days=31)
     )
     duty = state.duty_at(starts)
@@ -128,7 +130,7 @@ def week(session: Session, settings: Settings, row: OutboxEntry, now: datetime) 
         return None
     states = [
         s
-        for s in store.load_states(session, tz, start=start, end=end)
+        for s in rota_state.load_states(session, tz, start=start, end=end)
         if s.rotation.organisation_id == org.id
     ]
     gaps = RotaSweeper.gaps_in(session, settings, states, max(start, now), end)
@@ -169,7 +171,7 @@ def week(session: Session, settings: Settings, row: OutboxEntry, now: datetime) 
     return Reply(f"{text}\n\n{tail}")
 
 
-def _duty_line(state: store.RotaState, duty: Duty) -> str:
+def _duty_line(state: rota_state.RotaState, duty: Duty) -> str:
     holder = state.staff.get(duty.staff_id)
     note = ""
     if duty.override is not None:

@@ -16,6 +16,7 @@ from bot.formatting import fmt_datetime, fmt_time
 from bot.messages import Button, Reply
 from bot.rota_common import fmt_span, phone, who
 from config.settings import Settings
+from scheduler import rota_state
 from scheduler.rota import Shift, shift_by_number
 from scheduler.rota_notices import CHANGE, CHANGE_NOW, INFO, NOTICE, VOID, WEEK
 from scheduler.rota_sweep import (
@@ -123,7 +124,7 @@ def _swap(session: Session, settings: Settings, row: OutboxEntry, now: datetime)
     rotation = None if swap is None else session.get(Rotation, swap.rotation_id)
     if swap is None or rotation is None:
         return None
-    spec = store.rotation_spec(session, rotation, settings.tz)
+    spec = rota_state.rotation_spec(session, rotation, settings.tz)
     a = shift_by_number(spec, swap.shift_a)
     b = None if swap.shift_b is None else shift_by_number(spec, swap.shift_b)
     if a is None or (swap.shift_b is not None and b is None):
@@ -157,12 +158,12 @@ def _swap(session: Session, settings: Settings, row: OutboxEntry, now: datetime)
 
 def _shift_of_stage(
     session: Session, settings: Settings, rotation: Rotation, number: int, at: str | None
-) -> tuple[store.RotaState, Shift] | None:
+) -> tuple[rota_state.RotaState, Shift] | None:
     """The rotation around shift `number`, if that shift still begins where the stage says."""
-    shift = shift_by_number(store.rotation_spec(session, rotation, settings.tz), number)
+    shift = shift_by_number(rota_state.rotation_spec(session, rotation, settings.tz), number)
     if shift is None or (at is not None and shift.start != from_stamp(at)):
         return None
-    state = store.load_state(
+    state = rota_state.load_state(
         session, rotation, settings.tz, start=shift.start, end=shift.end + timedelta(days=31)
     )
     return state, shift
@@ -223,7 +224,7 @@ def _gap(
     if shift.end <= now:
         return None
     days = timedelta(days=settings.oncall.gap_days)
-    state = store.load_state(session, rotation, settings.tz, start=now, end=now + days)
+    state = rota_state.load_state(session, rotation, settings.tz, start=now, end=now + days)
     still = RotaSweeper.gaps_of(session, settings, state, now, now + days)
     gap = next(
         (g for g in still if g.shift.number == number and (g.staff_id or 0) == staff_id), None

@@ -12,6 +12,7 @@ from config.enums import CaseStatus, DeadlineStatus, OrgKind, SessionKind
 from config.settings import Settings
 from scheduler.ics import FeedCalendar, FeedEvent
 from scheduler.oncall_events import rotation_events
+from scheduler.rota_state import load_states
 from storage.cases import visible_cases_clause
 from storage.feeds import FeedKind
 from storage.models.ag78 import AgSession
@@ -19,7 +20,6 @@ from storage.models.cases import Case, Deadline, Meeting
 from storage.models.feeds import FeedToken
 from storage.models.rota import Rotation
 from storage.models.staff import Organisation, Staff
-from storage.rota import load_states
 
 # Labels repeated here rather than imported from bot/: scheduler must not depend on the chat.
 _DEADLINE_LABEL = {

@@ -15,20 +15,22 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from scheduler import rota_state
 from scheduler.ics import FeedEvent
-from scheduler.rota import RotaSpec, Shift, base_holder, scheduled_holder, shift_by_number
-from storage import rota as store
+from scheduler.rota import RotaSpec, Shift, base_holder, shift_by_number
+from scheduler.rota_duties import scheduled_holder
+from scheduler.rota_versions import implicit_rule, to_rule
 from storage import rota_queries as queries
 from storage.models.rota import OncallOverride, OncallSwap, RotationRule
 from storage.models.staff import Staff
-from storage.rota_rules import implicit_rule, legacy_members, rule_rows, to_rule
+from storage.rota_rules import legacy_members, rule_rows
 
 Change = tuple[int, datetime]  # (SEQUENCE, last change)
 
 
 def rotation_events(
     session: Session,
-    state: store.RotaState,
+    state: rota_state.RotaState,
     *,
     start: datetime,
     end: datetime,
@@ -82,7 +84,9 @@ def rotation_events(
     return events
 
 
-def _history(session: Session, state: store.RotaState) -> list[tuple[datetime | None, RotaSpec]]:
+def _history(
+    session: Session, state: rota_state.RotaState
+) -> list[tuple[datetime | None, RotaSpec]]:
     """The rotation as it stood after each rule version was written: (written at, rule);
     None for a rotation stored before issue 15 without a creation time."""
     tz: ZoneInfo = state.spec.tz
@@ -107,7 +111,7 @@ def _history(session: Session, state: store.RotaState) -> list[tuple[datetime | 
 
 
 def _changes(
-    state: store.RotaState,
+    state: rota_state.RotaState,
     shift: Shift,
     history: list[tuple[datetime | None, RotaSpec]],
     swaps: Sequence[OncallSwap],

@@ -14,19 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from scheduler.rota import (
-    Duty,
-    Override,
-    RotaSpec,
-    Rule,
-    Shift,
-    Swap,
-    base_holder,
-    duties,
-    shift_by_number,
-    shift_of,
-    wall_clock,
-)
+from scheduler.rota import RotaSpec, Rule, Shift, base_holder, shift_by_number, shift_of, wall_clock
+from scheduler.rota_duties import Duty, Override, Swap, duties
 
 MIN_REMNANT = timedelta(hours=12)
 _EPSILON = timedelta(microseconds=1)

@@ -16,13 +16,13 @@ from sqlmodel import Session
 from config.settings import Settings
 from scheduler.engine import policy_for
 from scheduler.reminders import next_allowed
-from scheduler.rota import Duty
+from scheduler.rota_duties import Duty
 from scheduler.rota_edit import next_duties
+from scheduler.rota_state import RotaState
 from scheduler.workdays import WorkCalendar
 from storage import outbox
 from storage import rota_changes as changes
 from storage.outbox import NewEntry
-from storage.rota import RotaState
 
 CHANGE, CHANGE_NOW = changes.CHANGE_ITEM_TYPES
 NOTICE, WEEK, VOID, INFO = "rota_notice", "rota_week", "rota_void", "rota_info"

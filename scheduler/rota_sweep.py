@@ -21,10 +21,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from config.settings import Settings
+from scheduler import rota_state
 from scheduler.clock import Clock
 from scheduler.engine import policy_for
 from scheduler.reminders import is_allowed, next_allowed
-from scheduler.rota import Duty, Gap, gaps_among, wall_clock
+from scheduler.rota import wall_clock
+from scheduler.rota_duties import Duty, Gap, gaps_among
 from scheduler.rota_notices import NOTICE, WEEK
 from scheduler.workdays import WorkCalendar
 from storage import audit, outbox
@@ -80,7 +82,7 @@ def escalation_targets(
     if rotation is None:
         return []
     if level == 1:
-        state = store.load_state(
+        state = rota_state.load_state(
             session, rotation, settings.tz, start=now, end=now + timedelta(days=31)
         )
         duty = state.duty_at(now)
@@ -167,7 +169,7 @@ class RotaSweeper:
         # earlier), gap reports `gap_days`.
         near = now + timedelta(days=max(o.notice_days + 5, 2), hours=2)
         gap_end = now + timedelta(days=o.gap_days)
-        states = store.load_states(session, tz, start=start, end=max(near, gap_end))
+        states = rota_state.load_states(session, tz, start=start, end=max(near, gap_end))
         if not states:
             return
         confirmed = queries.confirmations_since(
@@ -241,8 +243,8 @@ class RotaSweeper:
 
     @staticmethod
     def _gap_suspects(
-        session: Session, states: list[store.RotaState], now: datetime, end: datetime
-    ) -> list[store.RotaState]:
+        session: Session, states: list[rota_state.RotaState], now: datetime, end: datetime
+    ) -> list[rota_state.RotaState]:
         """The rotations where someone who may hold a duty before `end` is absent then or no
         longer active: only these can have gaps (most ticks compute no duties for gaps)."""
         people: dict[int, set[int]] = {}
@@ -317,7 +319,7 @@ class RotaSweeper:
     def gaps_in(
         session: Session,
         settings: Settings,
-        states: list[store.RotaState],
+        states: list[rota_state.RotaState],
         start: datetime,
         end: datetime,
         planned: dict[int, list[Duty]] | None = None,
@@ -354,12 +356,16 @@ class RotaSweeper:
 
     @staticmethod
     def gaps_of(
-        session: Session, settings: Settings, state: store.RotaState, start: datetime, end: datetime
+        session: Session,
+        settings: Settings,
+        state: rota_state.RotaState,
+        start: datetime,
+        end: datetime,
     ) -> list[Gap]:
         return RotaSweeper.gaps_in(session, settings, [state], start, end).get(state.id, [])
 
 
-def _runs_after(state: store.RotaState, at: datetime) -> bool:
+def _runs_after(state: rota_state.RotaState, at: datetime) -> bool:
     ends = state.spec.ends_at()
     return bool(state.spec.rules) and (ends is None or ends > at)
 

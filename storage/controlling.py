@@ -1,4 +1,4 @@
-"""Queries of the hours controlling (issue 7): contracts, aggregates, closed quarters, corrections.
+"""Figures of the hours controlling (issue 7): the aggregates of a scope and period.
 
 Aggregates are computed in the database (GROUP BY over the covering index `ix_hours_org_day`)
 and folded into figures by the pure rules of `scheduler.controlling`.
@@ -8,25 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, distinct, func, select
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
-from config.enums import CaseStatus, HoursCategory, MissedReason, Role, StaffType
-from scheduler.controlling import HoursRow, Quarter
+from config.enums import CaseStatus, HoursCategory, MissedReason, StaffType
 from storage.models.cases import Case
 from storage.models.hours import (
-    Contract,
-    ContractYear,
     HelpOutcome,
-    HoursCorrection,
     HoursEntry,
-    QuarterClosing,
 )
-from storage.models.staff import Organisation, Staff
+from storage.models.staff import Staff
 
 
 @dataclass(frozen=True)
@@ -41,6 +36,17 @@ class Scope:
     @property
     def case_bound(self) -> bool:
         return self.asd_staff_id is not None or self.jugendamt_org_id is not None
+
+
+class HoursTotal(NamedTuple):
+    """Entries of one staff type, category and reason, summed (`scheduler.controlling.HoursRow`)."""
+
+    staff_type: StaffType | None
+    category: HoursCategory
+    missed_reason: MissedReason | None
+    minutes: int
+    entries: int
+    participants: int = 0
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def staff_types(session: Session, staff_ids: Sequence[int]) -> dict[int, Staff]:
 
 def hours_rows(
     session: Session, scope: Scope, first: date, last: date
-) -> tuple[list[HoursRow], list[StaffRow]]:
+) -> tuple[list[HoursTotal], list[StaffRow]]:
     """Aggregates by staff type, category and missed reason, and per person and category."""
     where = _where(scope, first, last)
     # Minutes per person and category come from the covering index alone; the few rows with
@@ -132,7 +138,7 @@ def hours_rows(
         .group_by(col(HoursEntry.staff_id), col(HoursEntry.category), col(HoursEntry.missed_reason))
     ).all()
     people = staff_types(session, [r[0] for r in per_staff])
-    rows: list[HoursRow] = []
+    rows: list[HoursTotal] = []
     staff_rows: list[StaffRow] = []
     for staff_id, category, minutes, count in per_staff:
         category = HoursCategory(category)
@@ -149,11 +155,11 @@ def hours_rows(
             )
         )
         if category not in (HoursCategory.missed, HoursCategory.group):
-            rows.append(HoursRow(staff_type, category, None, int(minutes), int(count)))
+            rows.append(HoursTotal(staff_type, category, None, int(minutes), int(count)))
     for staff_id, category, reason, minutes, count, participants in details:
         person = people.get(staff_id)
         rows.append(
-            HoursRow(
+            HoursTotal(
                 person.staff_type if person is not None else None,
                 HoursCategory(category),
                 None if reason is None else MissedReason(reason),
@@ -253,206 +259,3 @@ def direct_by_case(
             .order_by(col(Case.code), col(HoursEntry.category))
         )
     ]
-
-
-# -- contracts --------------------------------------------------------------------------------
-
-
-def contract_of(session: Session, provider_org_id: int) -> Contract | None:
-    return session.exec(
-        sm_select(Contract).where(Contract.provider_org_id == provider_org_id)
-    ).first()
-
-
-def planned_hours(session: Session, contract_id: int) -> dict[int, int]:
-    return {
-        y.year: y.planned_direct_hours
-        for y in session.exec(
-            sm_select(ContractYear).where(ContractYear.contract_id == contract_id)
-        )
-    }
-
-
-def set_planned_hours(
-    session: Session, contract_id: int, year: int, hours: int, now: datetime
-) -> int | None:
-    """Set one year's planned hours; returns the previous value."""
-    row = session.exec(
-        sm_select(ContractYear).where(
-            ContractYear.contract_id == contract_id, ContractYear.year == year
-        )
-    ).first()
-    if row is None:
-        session.add(
-            ContractYear(
-                contract_id=contract_id, year=year, planned_direct_hours=hours, updated_at=now
-            )
-        )
-        return None
-    old = row.planned_direct_hours
-    row.planned_direct_hours = hours
-    row.updated_at = now
-    return old
-
-
-def provider_orgs_with_contract(session: Session) -> list[tuple[Contract, Organisation]]:
-    return [
-        (c, o)
-        for c, o in session.exec(
-            sm_select(Contract, Organisation)
-            .join(Organisation, col(Organisation.id) == col(Contract.provider_org_id))
-            .order_by(col(Organisation.id))
-        )
-    ]
-
-
-def organisation(session: Session, org_id: int) -> Organisation | None:
-    return session.get(Organisation, org_id)
-
-
-def active_staff_of(session: Session, org_id: int) -> list[Staff]:
-    """The organisation's active staff, by Kürzel (the staff sheet lists those without hours)."""
-    return list(
-        session.exec(
-            sm_select(Staff)
-            .where(col(Staff.organisation_id) == org_id, col(Staff.active).is_(True))
-            .order_by(col(Staff.handle))
-        )
-    )
-
-
-def active_coordinators(session: Session, org_id: int) -> list[int]:
-    return list(
-        session.execute(
-            select(col(Staff.id))
-            .where(
-                col(Staff.organisation_id) == org_id,
-                col(Staff.role) == Role.coordinator,
-                col(Staff.active).is_(True),
-            )
-            .order_by(col(Staff.id))
-        ).scalars()
-    )
-
-
-# -- closing quarters and corrections ---------------------------------------------------------
-
-
-def closing(session: Session, org_id: int, quarter: Quarter) -> QuarterClosing | None:
-    return session.exec(
-        sm_select(QuarterClosing).where(
-            QuarterClosing.organisation_id == org_id,
-            QuarterClosing.year == quarter.year,
-            QuarterClosing.quarter == quarter.number,
-        )
-    ).first()
-
-
-def is_locked(session: Session, org_id: int, day: date) -> bool:
-    """Whether `day` lies in a closed quarter of the organisation (entries are locked)."""
-    return closing(session, org_id, Quarter.of(day)) is not None
-
-
-def closed_quarters(session: Session, org_id: int) -> list[Quarter]:
-    return [
-        Quarter(c.year, c.quarter)
-        for c in session.exec(
-            sm_select(QuarterClosing)
-            .where(QuarterClosing.organisation_id == org_id)
-            .order_by(col(QuarterClosing.year), col(QuarterClosing.quarter))
-        )
-    ]
-
-
-def close_quarter(
-    session: Session, org_id: int, quarter: Quarter, staff_id: int, now: datetime
-) -> QuarterClosing:
-    row = QuarterClosing(
-        organisation_id=org_id,
-        year=quarter.year,
-        quarter=quarter.number,
-        first_day=quarter.first,
-        last_day=quarter.last,
-        closed_at=now,
-        closed_by=staff_id,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def org_entry(session: Session, org_id: int, entry_id: int) -> tuple[HoursEntry, Staff] | None:
-    """An entry of the organisation (withdrawn ones included) with its author."""
-    row = session.exec(
-        sm_select(HoursEntry, Staff)
-        .join(Staff, col(Staff.id) == col(HoursEntry.staff_id))
-        .where(HoursEntry.id == entry_id, HoursEntry.organisation_id == org_id)
-    ).first()
-    return None if row is None else (row[0], row[1])
-
-
-def add_correction(
-    session: Session,
-    entry: HoursEntry,
-    staff_id: int,
-    new_minutes: int | None,
-    reason: str,
-    now: datetime,
-) -> HoursCorrection:
-    correction = HoursCorrection(
-        entry_id=entry.id or 0,
-        corrected_by=staff_id,
-        at=now,
-        old_minutes=entry.minutes,
-        new_minutes=new_minutes,
-        reason=reason,
-    )
-    session.add(correction)
-    if new_minutes is None:
-        entry.deleted_at = now
-    else:
-        entry.minutes = new_minutes
-    session.flush()
-    return correction
-
-
-def corrections_between(
-    session: Session, org_id: int, first: date, last: date
-) -> list[tuple[HoursCorrection, HoursEntry, str]]:
-    """Corrections of entries dated in [first, last], with the corrector's handle."""
-    return [
-        (c, e, handle)
-        for c, e, handle in session.exec(
-            sm_select(HoursCorrection, HoursEntry, Staff.handle)
-            .join(HoursEntry, col(HoursEntry.id) == col(HoursCorrection.entry_id))
-            .join(Staff, col(Staff.id) == col(HoursCorrection.corrected_by))
-            .where(
-                HoursEntry.organisation_id == org_id,
-                col(HoursEntry.day) >= first,
-                col(HoursEntry.day) <= last,
-            )
-            .order_by(col(HoursCorrection.id))
-        )
-    ]
-
-
-def record_outcome(
-    session: Session, case_id: int, follow_up_outside: bool, staff_id: int, now: datetime
-) -> bool | None:
-    """Record (or change) how an ended help went on; returns the previous value."""
-    row = session.exec(sm_select(HelpOutcome).where(HelpOutcome.case_id == case_id)).first()
-    if row is None:
-        session.add(
-            HelpOutcome(
-                case_id=case_id,
-                follow_up_outside=follow_up_outside,
-                recorded_by=staff_id,
-                recorded_at=now,
-            )
-        )
-        return None
-    old = row.follow_up_outside
-    row.follow_up_outside = follow_up_outside
-    row.recorded_by = staff_id
-    row.recorded_at = now
-    return old

@@ -4,31 +4,18 @@ window, coordinators, confirmed handovers and absences for many rotations at onc
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import and_, bindparam, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from config.enums import Role
-from scheduler.rota import RotaSpec, shift_by_number
 from storage.models.reachability import Availability
 from storage.models.rota import OncallHandover, OncallOverride, OncallSwap
 from storage.models.staff import Staff
 from storage.rota import CONFIRMED, PENDING, VOID
 from storage.rota_rules import core_rows
-
-
-def swap_span(spec: RotaSpec, numbers: Iterable[int | None]) -> tuple[datetime, datetime] | None:
-    """The earliest start and latest end of the shifts a swap names (stored for lookups)."""
-    shifts = [shift_by_number(spec, n) for n in numbers if n is not None]
-    found = [s for s in shifts if s is not None]
-    if not found:
-        return None
-    return (
-        min(s.start.astimezone(UTC) for s in found),
-        max(s.end.astimezone(UTC) for s in found),
-    )
 
 
 def open_swaps(session: Session, rotation_id: int, after: datetime) -> list[OncallSwap]:

@@ -1,19 +1,16 @@
-"""Rotation rule versions as stored (issue 15): reading them as `scheduler.rota.Rule`s, creating
-a rotation, and writing an edit or an end (never changing a version that has begun)."""
+"""Rotation rule versions as stored (issue 15): reading them, creating a rotation, and writing
+an edit or an end (never changing a version that has begun)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from scheduler.rota import RotaSpec, Rule, shift_by_number, wall_clock
-from scheduler.rota_edit import Plan
 from storage.models.rota import OncallHandover, Rotation, RotationMember, RotationRule
 
 
@@ -30,36 +27,6 @@ def encode_members(members: Iterable[int]) -> str:
 
 def decode_members(text: str) -> tuple[int, ...]:
     return tuple(int(m) for m in text.split(",") if m)
-
-
-def to_rule(row: RotationRule) -> Rule:
-    return Rule(
-        effective_from=row.effective_from,
-        anchor=row.anchor,
-        handover=row.handover,
-        shift_days=row.shift_days,
-        members=decode_members(row.members),
-        offset=row.member_offset,
-        first_number=row.first_number,
-        backup_staff_id=row.backup_staff_id,
-        backup_next=row.backup_next,
-        rule_id=row.id,
-        created_at=row.created_at,
-    )
-
-
-def implicit_rule(rotation: Rotation, members: Sequence[int], tz: ZoneInfo) -> Rule:
-    """The single version of a rotation stored before issue 15 (no rule rows)."""
-    return Rule(
-        effective_from=wall_clock(rotation.anchor, rotation.handover, tz),
-        anchor=rotation.anchor,
-        handover=rotation.handover,
-        shift_days=rotation.shift_days,
-        members=tuple(members),
-        backup_staff_id=rotation.backup_staff_id,
-        backup_next=rotation.backup_next,
-        created_at=rotation.created_at,
-    )
 
 
 def rule_rows(
@@ -95,30 +62,27 @@ _RULE_COLUMNS = (
 )
 
 
-def rules_in_force(session: Session, rotation_ids: Sequence[int] | None) -> dict[int, list[Rule]]:
-    """The versions in force by rotation, ordered by `effective_from`, as `Rule`s (plain
-    columns, no ORM objects, statements built once: every tick reads them)."""
+# A version's values in the order of `scheduler.rota.Rule`'s fields: effective_from, anchor,
+# handover, shift_days, members, offset, first_number, backup_staff_id, backup_next, id,
+# created_at.
+RuleValues = tuple[
+    datetime, date, time, int, tuple[int, ...], int, int, int | None, bool, int, datetime | None
+]
+
+
+def versions_in_force(
+    session: Session, rotation_ids: Sequence[int] | None
+) -> dict[int, list[RuleValues]]:
+    """The versions in force by rotation, ordered by `effective_from` (plain columns, no ORM
+    objects, statements built once: every tick reads them)."""
     if rotation_ids is None:
         rows = core_rows(session, _RULES_ALL)
     else:
         rows = core_rows(session, _RULES_OF, {"ids": sorted(set(rotation_ids))})
-    out: dict[int, list[Rule]] = {}
+    out: dict[int, list[RuleValues]] = {}
     for rid, at, anchor, handover, days, members, offset, first, backup, nxt, i, made in rows:
-        out.setdefault(rid, []).append(
-            Rule(
-                at,
-                anchor,
-                handover,
-                days,
-                decode_members(members),
-                offset,
-                first,
-                backup,
-                nxt,
-                i,
-                made,
-            )
-        )
+        values = (at, anchor, handover, days, decode_members(members), offset, first, backup)
+        out.setdefault(rid, []).append((*values, nxt, i, made))
     return out
 
 
@@ -194,69 +158,36 @@ def create_rotation(
     return rotation
 
 
-def apply_plan(
+def store_version(
     session: Session,
     rotation: Rotation,
-    old: RotaSpec,
-    plan: Plan,
+    row: RotationRule,
     *,
-    now: datetime,
-    actor: int,
+    first: RotationRule | None,
+    superseded: set[datetime],
+    members: Sequence[int],
 ) -> RotationRule:
-    """Store the plan's new version, mark the planned versions it replaces, and keep the
+    """Store a new version `row` (and `first`, the version a rotation from before issue 15
+    always had), mark the versions in force from `superseded` as replaced, and keep the
     rotation's own columns and member list in step (they describe the rule as last changed)."""
     assert rotation.id is not None
-    if not rule_rows(session, [rotation.id]).get(rotation.id):
-        # A rotation from before issue 15: write down the version it always had.
-        (only,) = old.rules
-        session.add(_row(rotation.id, only, created_at=rotation.created_at or only.effective_from))
-    rule = plan.rule
-    row = _row(rotation.id, rule, created_at=now, created_by=actor)
+    if first is not None:
+        session.add(first)
     session.add(row)
     session.flush()
     assert row.id is not None
-    superseded = {r.effective_from for r in plan.superseded}
     for stored in rule_rows(session, [rotation.id]).get(rotation.id, []):
         if stored.id != row.id and stored.effective_from in superseded:
             stored.superseded_by = row.id
             session.add(stored)
-    if not rule.ended:
-        rotation.anchor, rotation.handover = rule.anchor, rule.handover
-        rotation.shift_days = rule.shift_days
-        rotation.backup_staff_id, rotation.backup_next = rule.backup_staff_id, rule.backup_next
+    if row.members:  # an end keeps the rotation's columns as they were
+        rotation.anchor, rotation.handover = row.anchor, row.handover
+        rotation.shift_days = row.shift_days
+        rotation.backup_staff_id, rotation.backup_next = row.backup_staff_id, row.backup_next
     session.add(rotation)
-    _write_members(session, rotation.id, _members_from(plan.spec, now))
-    _drop_stale_confirmations(session, rotation.id, old, plan, now)
+    _write_members(session, rotation.id, members)
     session.flush()
     return row
-
-
-def _row(
-    rotation_id: int, rule: Rule, *, created_at: datetime, created_by: int | None = None
-) -> RotationRule:
-    return RotationRule(
-        rotation_id=rotation_id,
-        effective_from=rule.effective_from,
-        anchor=rule.anchor,
-        handover=rule.handover,
-        shift_days=rule.shift_days,
-        members=encode_members(rule.members),
-        member_offset=rule.offset,
-        first_number=rule.first_number,
-        backup_staff_id=rule.backup_staff_id,
-        backup_next=rule.backup_next,
-        created_at=created_at,
-        created_by=created_by,
-    )
-
-
-def _members_from(spec: RotaSpec, now: datetime) -> list[int]:
-    """Everyone in the version in force now or in one to come, in order of appearance."""
-    index = spec.index_at(now) or 0
-    out: list[int] = []
-    for rule in spec.rules[index:]:
-        out += [m for m in rule.members if m not in out]
-    return out
 
 
 def _write_members(session: Session, rotation_id: int, members: Sequence[int]) -> None:
@@ -267,19 +198,19 @@ def _write_members(session: Session, rotation_id: int, members: Sequence[int]) -
         session.add(RotationMember(rotation_id=rotation_id, staff_id=staff_id, position=position))
 
 
-def _drop_stale_confirmations(
-    session: Session, rotation_id: int, old: RotaSpec, plan: Plan, now: datetime
-) -> None:
-    """A handover confirmed for a shift the edit changed no longer counts."""
-    for row in session.exec(
-        select(OncallHandover).where(
-            OncallHandover.rotation_id == rotation_id,
-            OncallHandover.shift_number >= plan.rule.first_number - 1,
-        )
-    ).all():
-        before = shift_by_number(old, row.shift_number)
-        if before is None or before.end <= now:
-            continue
-        after = shift_by_number(plan.spec, row.shift_number)
-        if after is None or (after.start, after.end) != (before.start, before.end):
-            session.delete(row)
+def handovers_from(session: Session, rotation_id: int, number: int) -> list[OncallHandover]:
+    """The confirmed handovers of the rotation's shifts from `number` on."""
+    return list(
+        session.exec(
+            select(OncallHandover).where(
+                OncallHandover.rotation_id == rotation_id,
+                OncallHandover.shift_number >= number,
+            )
+        ).all()
+    )
+
+
+def drop_handovers(session: Session, rows: Iterable[OncallHandover]) -> None:
+    for row in rows:
+        session.delete(row)
+    session.flush()

@@ -34,7 +34,7 @@ from bot.parsing.numbers import parse_count, parse_id
 from bot.registry import REGISTRY
 from config.enums import HoursCategory, OrgKind, Role
 from scheduler.controlling import Quarter, month_of, week_of
-from storage import controlling as store
+from storage import contracts, quarters
 from storage.controlling import Scope
 from storage.hours import entries_between, minutes_on_day
 from storage.models.hours import Contract
@@ -99,7 +99,7 @@ def _future(ctx: Ctx, first: date, title: str) -> None:
 
 
 def _org_name(ctx: Ctx) -> str:
-    org = store.organisation(ctx.session, ctx.staff.organisation_id)
+    org = contracts.organisation(ctx.session, ctx.staff.organisation_id)
     return org.name if org is not None else "?"
 
 
@@ -359,9 +359,17 @@ def close_quarter(ctx: Ctx, args: str) -> Reply:
         raise UserError(
             f"{quarter.label} läuft noch (bis {fmt_date_wd(quarter.last)}); abschließen geht erst danach."
         )
-    if store.closing(ctx.session, org_id, quarter) is not None:
+    if quarters.closing(ctx.session, org_id, quarter.year, quarter.number) is not None:
         raise UserError(f"{quarter.label} ist bereits abgeschlossen.")
-    row = store.close_quarter(ctx.session, org_id, quarter, ctx.staff_id, ctx.now)
+    row = quarters.close_quarter(
+        ctx.session,
+        org_id,
+        quarter.year,
+        quarter.number,
+        (quarter.first, quarter.last),
+        ctx.staff_id,
+        ctx.now,
+    )
     audit_change(ctx, "close", "quarter_closing", row.id, quarter=quarter.key)
     report = org_report(
         ctx.session,
@@ -384,7 +392,7 @@ def close_quarter(ctx: Ctx, args: str) -> Reply:
 
 def check_not_locked(ctx: Ctx, day: date) -> None:
     """Refuse a change by staff to a day of a closed quarter (corrections: /korrektur)."""
-    if store.is_locked(ctx.session, ctx.staff.organisation_id, day):
+    if quarters.is_locked(ctx.session, ctx.staff.organisation_id, day):
         raise UserError(
             f"{Quarter.of(day).label} ist abgeschlossen; Einträge vom {fmt_date_wd(day)} sind gesperrt. "
             "Korrekturen macht die Koordination mit /korrektur und Grund."
@@ -415,7 +423,7 @@ def correct(ctx: Ctx, args: str) -> Reply:
             'z. B. grund="Tippfehler".'
         )
     refuse_names(reason, where="grund=")  # goes into the exports for the Jugendamt
-    found = store.org_entry(ctx.session, ctx.staff.organisation_id, int(raw_id))
+    found = quarters.org_entry(ctx.session, ctx.staff.organisation_id, int(raw_id))
     if found is None or found[0].deleted_at is not None:
         raise UserError(f"Einen gültigen Eintrag #{raw_id} deiner Organisation finde ich nicht.")
     entry, author = found
@@ -441,10 +449,10 @@ def correct(ctx: Ctx, args: str) -> Reply:
         if new_minutes == entry.minutes:
             raise UserError(f"#{entry.id} hat bereits {hours(new_minutes)}; nichts zu ändern.")
     old = entry.minutes
-    correction = store.add_correction(
+    correction = quarters.add_correction(
         ctx.session, entry, ctx.staff_id, new_minutes, reason, ctx.now
     )
-    locked = store.is_locked(ctx.session, entry.organisation_id, entry.day)
+    locked = quarters.is_locked(ctx.session, entry.organisation_id, entry.day)
     audit_change(
         ctx,
         "correct",
@@ -468,7 +476,7 @@ def correct(ctx: Ctx, args: str) -> Reply:
 
 def _contract_text(ctx: Ctx, contract: Contract) -> str:
     assert contract.id is not None
-    planned = store.planned_hours(ctx.session, contract.id)
+    planned = contracts.planned_hours(ctx.session, contract.id)
     lines = [
         f"Trägerbudgetvereinbarung {_org_name(ctx)}",
         f"Laufzeit: {fmt_date(contract.starts_on)}–{fmt_date(contract.ends_on)}",
@@ -505,7 +513,7 @@ def contract(ctx: Ctx, args: str) -> Reply:
     """Show or change the provider's budget contract (planned direct hours per year)."""
     positional, options = split_args(args)
     org_id = ctx.staff.organisation_id
-    current = store.contract_of(ctx.session, org_id)
+    current = contracts.contract_of(ctx.session, org_id)
     if not positional and not options:
         if current is None:
             return Reply(
@@ -584,7 +592,7 @@ def contract(ctx: Ctx, args: str) -> Reply:
     if planned is not None:
         years = [year] if year is not None else list(range(start.year, end.year + 1))
         for y in years:
-            store.set_planned_hours(ctx.session, current.id, y, planned, ctx.now)
+            contracts.set_planned_hours(ctx.session, current.id, y, planned, ctx.now)
     audit_change(
         ctx,
         action,
@@ -612,7 +620,7 @@ def contract(ctx: Ctx, args: str) -> Reply:
 def check_rule(ctx: Ctx, args: str) -> Reply:
     """On-demand H3 for the own organisation; the alert itself goes out once, by the scheduler."""
     org_id = ctx.staff.organisation_id
-    if store.contract_of(ctx.session, org_id) is None:
+    if contracts.contract_of(ctx.session, org_id) is None:
         raise UserError(
             "Es ist noch keine Trägerbudgetvereinbarung hinterlegt: /vertrag stunden=12000"
         )
@@ -662,7 +670,7 @@ def help_outcome(ctx: Ctx, args: str) -> Reply:
         raise UserError(f"{case.code} ist noch nicht beendet (/fall_schliessen).")
     outside = parse_bool(raw)
     assert case.id is not None
-    store.record_outcome(ctx.session, case.id, outside, ctx.staff_id, ctx.now)
+    quarters.record_outcome(ctx.session, case.id, outside, ctx.staff_id, ctx.now)
     audit_change(ctx, "outcome", "hzcase", case.id, follow_up_outside=outside)
     what = "mit" if outside else "ohne"
     return Reply(f"Gespeichert: {case.code} endete {what} Anschlusshilfe außerhalb der Familie.")

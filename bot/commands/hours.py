@@ -20,7 +20,7 @@ from bot.parsing.keywords import CATEGORY_WORDS, parse_category, parse_missed_re
 from bot.parsing.numbers import parse_count, parse_id
 from bot.registry import REGISTRY
 from config.enums import HoursCategory, OrgKind
-from storage.controlling import contract_of
+from storage.contracts import contract_of
 from storage.hours import entries_between, minutes_on_day, own_entry, same_entry
 from storage.models.hours import HoursEntry
 

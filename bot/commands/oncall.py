@@ -1,7 +1,7 @@
 """Who is the emergency contact right now (DOMAIN.md R1, R2).
 
 Asked in an emergency, so it must answer at once: every rotation is read with a fixed number of
-queries, and only the swaps and overrides of the coming weeks (`storage.rota.load_states`).
+queries, and only the swaps and overrides of the coming weeks (`scheduler.rota_state.load_states`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from bot.formatting import fmt_datetime
 from bot.messages import Reply
 from bot.registry import REGISTRY
 from bot.rota_common import phone, who
+from scheduler import rota_state
 from storage import rota as store
 from storage import rota_queries as queries
 from storage.models.staff import Staff
@@ -34,7 +35,7 @@ def on_call(ctx: Ctx, args: str) -> Reply:
     overrides (issue 6) and the second line; what to do when they are absent (issue 14)."""
     tz = ctx.settings.tz
     found = []
-    for state in store.load_states(ctx.session, tz, start=ctx.now, end=ctx.now + _AHEAD):
+    for state in rota_state.load_states(ctx.session, tz, start=ctx.now, end=ctx.now + _AHEAD):
         duty, following = state.duty_and_next(ctx.now)
         if duty is not None:
             found.append((state, duty, following, state.backup_for(duty, following)))
@@ -64,7 +65,7 @@ def on_call(ctx: Ctx, args: str) -> Reply:
     return Reply("Notfallkontakt jetzt:\n" + "\n".join(lines))
 
 
-def _absent_hint(ctx: Ctx, state: store.RotaState, person: Staff, backup: Staff | None) -> str:
+def _absent_hint(ctx: Ctx, state: rota_state.RotaState, person: Staff, backup: Staff | None) -> str:
     """What to do when the on-call person is absent: the second line, else the coordinators."""
     if backup is not None:
         return "  ⚠️ laut Eintrag heute abwesend – bitte die zweite Linie anrufen"

@@ -16,6 +16,7 @@ from bot.parsing.numbers import parse_id
 from bot.parsing.text import parse_short_text
 from bot.registry import REGISTRY
 from bot.rota_common import coordinates, phone, who
+from scheduler import rota_state
 from scheduler.rota_sweep import LAST_LEVEL, PAGE
 from storage import outbox
 from storage import rota as store
@@ -57,7 +58,7 @@ def page(ctx: Ctx, args: str) -> Reply:
                 ),
             )
     message = parse_short_text(text, ctx.settings.oncall.page_max_chars)
-    state = store.load_state(
+    state = rota_state.load_state(
         ctx.session, rot, ctx.settings.tz, start=ctx.now, end=ctx.now + timedelta(days=31)
     )
     duty = state.duty_at(ctx.now)

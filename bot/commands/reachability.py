@@ -29,6 +29,7 @@ from bot.rota_common import (
     phone,
     who,
 )
+from scheduler import rota_state
 from storage import rota as store
 from storage.models.reachability import Availability, Deputy
 from storage.models.staff import Staff, Team
@@ -205,7 +206,7 @@ def absent(ctx: Ctx, args: str) -> Reply:
     start, end = max(day_start(ctx, first), ctx.now), day_after(ctx, last)
     oncall = [
         f"{s.rotation.name}: {fmt_span(d.start, d.end, ctx.settings.tz)}"
-        for s in store.load_states(ctx.session, ctx.settings.tz, start=start, end=end)
+        for s in rota_state.load_states(ctx.session, ctx.settings.tz, start=start, end=end)
         for d in s.duties(start, end)
         if d.staff_id == target.id
     ]

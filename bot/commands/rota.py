@@ -37,6 +37,7 @@ from bot.rota_common import (
     who,
 )
 from config.enums import Role
+from scheduler import rota_state
 from scheduler.rota import RotaSpec, base_holder, shift_by_number, wall_clock
 from scheduler.rota_edit import Plan, RuleChange, plan_edit, plan_end
 from storage import rota as store
@@ -198,7 +199,7 @@ def show_rotation(ctx: Ctx, args: str) -> Reply:
         raise UserError("Diese Rufbereitschaft finde ich nicht. /rufbereitschaft zeigt alle.")
     blocks = []
     tz = ctx.settings.tz
-    for state in store.load_states(ctx.session, tz, start=ctx.now, rotations=rows):
+    for state in rota_state.load_states(ctx.session, tz, start=ctx.now, rotations=rows):
         rot = state.rotation
         now_index = state.spec.index_at(ctx.now)
         lines = [f"{rot.name} (#{rot.id}, {state.organisation.name}):"]

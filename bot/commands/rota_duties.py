@@ -32,7 +32,8 @@ from bot.rota_common import (
     state_of,
     who,
 )
-from scheduler.rota import Duty
+from scheduler import rota_state
+from scheduler.rota_duties import Duty
 from scheduler.rota_notices import INFO, snapshot, tell, tell_changes
 from scheduler.rota_sweep import OVERRIDE
 from storage import outbox
@@ -46,10 +47,10 @@ _REASONS = {"krank": "krank", "urlaub": "Urlaub", "sonstiges": "sonstiges"}
 TAKEN_OVER = "übernommen"
 
 
-def _states(ctx: Ctx, rot: Rotation | None) -> list[store.RotaState]:
+def _states(ctx: Ctx, rot: Rotation | None) -> list[rota_state.RotaState]:
     """The rotation named, or every rotation (an override without rb= holds in all)."""
     rows = [rot] if rot is not None else store.find_rotations(ctx.session, "")
-    return store.load_states(
+    return rota_state.load_states(
         ctx.session, ctx.settings.tz, start=ctx.now - timedelta(days=1), rotations=rows
     )
 
@@ -286,7 +287,7 @@ def confirm_handover(ctx: Ctx, args: str) -> Reply:
             r for r in store.find_rotations(ctx.session, "") if r not in rotations
         ]  # substitutes are no members
     confirmed = []
-    for state in store.load_states(
+    for state in rota_state.load_states(
         ctx.session, ctx.settings.tz, start=ctx.now, end=ctx.now + timedelta(days=1),
         rotations=rotations,
     ):  # fmt: skip

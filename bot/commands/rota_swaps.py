@@ -28,19 +28,21 @@ from bot.rota_common import (
     state_of,
     who,
 )
-from scheduler.rota import scheduled_holder, shift_by_number, shift_of
+from scheduler import rota_state
+from scheduler.rota import shift_by_number, shift_of
+from scheduler.rota_duties import scheduled_holder
 from scheduler.rota_notices import snapshot, tell_changes
 from scheduler.rota_sweep import SWAP
+from scheduler.rota_versions import swap_span
 from storage import outbox
 from storage import rota as store
-from storage import rota_queries as queries
 from storage.bounds import db_id
 from storage.models.rota import OncallSwap, Rotation
 from storage.models.staff import Staff
 from storage.outbox import NewEntry
 
 
-def _swap_text(ctx: Ctx, swap: OncallSwap, state: store.RotaState) -> str:
+def _swap_text(ctx: Ctx, swap: OncallSwap, state: rota_state.RotaState) -> str:
     tz = ctx.settings.tz
     a = shift_by_number(state.spec, swap.shift_a)
     assert a is not None
@@ -109,7 +111,7 @@ def request_swap(ctx: Ctx, args: str) -> Reply:
             "Tauschen können die beiden Beteiligten (oder die Koordination schlägt es vor). "
             f"Den Dienst hat {who(state.staff.get(holder_a))}."
         )
-    span = queries.swap_span(state.spec, (shift_a, shift_b))
+    span = swap_span(state.spec, (shift_a, shift_b))
     assert span is not None
     swap = OncallSwap(
         rotation_id=state.id,
@@ -143,7 +145,7 @@ def request_swap(ctx: Ctx, args: str) -> Reply:
     )
 
 
-def _own_swap(ctx: Ctx, args: str) -> tuple[OncallSwap, store.RotaState]:
+def _own_swap(ctx: Ctx, args: str) -> tuple[OncallSwap, rota_state.RotaState]:
     number = args.strip().lstrip("#")
     swap = ctx.session.get(OncallSwap, found) if (found := db_id(number)) else None
     if swap is None or ctx.staff_id not in (swap.holder_a, swap.holder_b, swap.requested_by):

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from alembic import command
 
 from scheduler.rota import shift_by_number
+from scheduler.rota_state import load_state, rotation_spec
 from storage.db import Database, alembic_config
 from storage.models.rota import Rotation
-from storage.rota import load_state, rotation_spec
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -24,6 +24,7 @@ PURE = frozenset(
         "scheduler.oncall",
         "scheduler.reminders",
         "scheduler.rota",
+        "scheduler.rota_duties",
         "scheduler.rota_edit",
         "scheduler.tzif",
         "scheduler.vtimezone",

@@ -11,7 +11,8 @@ from bot.commands.reachability import parse_presence
 from bot.errors import UserError
 from bot.parsing.text import parse_short_text
 from bot.rota_common import parse_range
-from scheduler.rota import Override, RotaSpec, Swap, duties, duty_at, gaps, shift_of
+from scheduler.rota import RotaSpec, shift_of
+from scheduler.rota_duties import Override, Swap, duties, duty_at, gaps
 
 BERLIN = ZoneInfo("Europe/Berlin")
 A, B, C, D = 1, 2, 3, 4

@@ -8,18 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.rota import (
-    Override,
-    RotaSpec,
-    Swap,
-    base_holder,
-    duties,
-    duty_and_next,
-    duty_at,
-    next_duty,
-    shift_by_number,
-    shift_of,
-)
+from scheduler.rota import RotaSpec, base_holder, shift_by_number, shift_of
+from scheduler.rota_duties import Override, Swap, duties, duty_and_next, duty_at, next_duty
 from scheduler.rota_edit import (
     RuleChange,
     next_duties,
