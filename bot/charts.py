@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # before pyplot is imported anywhere: render to bytes, ne
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from bot.controlling_report import percent
+from bot.controlling_texts import percent
 from bot.formatting import CATEGORY_LABEL, STAFF_TYPE_LABEL, WEEKDAY_SHORT
 from config.enums import HoursCategory, StaffType
 from scheduler.controlling import Quarter, QuarterResult, QuarterState

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from bot import case_notices, start_guard
-from bot.controlling_report import Report, build, forecast_lines, hours, percent
+from bot.controlling_report import Report, build
+from bot.controlling_texts import forecast_lines, hours, percent
 from bot.messages import Reply
 from config.settings import Settings
 from scheduler.controlling import Quarter, QuarterResult

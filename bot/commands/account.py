@@ -107,6 +107,8 @@ _TOPICS = {
     "bot.commands.reminders": "Fristen",
     "bot.commands.hours": "Stunden",
     "bot.commands.controlling": "Auswertung",
+    "bot.commands.controlling_closing": "Auswertung",
+    "bot.commands.controlling_contract": "Auswertung",
     "bot.commands.oncall": "Rufbereitschaft",
     "bot.commands.rota": "Rufbereitschaft",
     "bot.commands.rota_duties": "Rufbereitschaft",

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from bot.commands.common import asks_weekday, audit_change, visible_case
-from bot.commands.controlling import check_not_locked
+from bot.commands.controlling_closing import check_not_locked
 from bot.context import Ctx
 from bot.errors import UserError
 from bot.formatting import CATEGORY_LABEL, MISSED_REASON_LABEL, fmt_date, fmt_date_wd, fmt_hours
