@@ -273,22 +273,21 @@ class Composer(Generic[M]):
         """The line of a meeting or AG 78 session still to come at the time the stage was
         planned for; None: cancelled or moved (its new stages follow)."""
         tz = self.settings.tz
+
+        def due(starts: datetime) -> datetime | None:
+            local = starts.astimezone(tz)
+            late = local <= local_now or tag != local.strftime("%Y%m%d%H%M")
+            return None if late else local
+
         if row.item_type == "meeting":
             found = meetings.get(row.item_id)
-            if found is None or found[0].cancelled:
+            if found is None or found[0].cancelled or (local := due(found[0].starts_at)) is None:
                 return None
-            meeting, case = found
-            local = meeting.starts_at.astimezone(tz)
-            line = self.renderer.meeting_line(meeting, case, local, local_now.date())
-        else:
-            ag = sessions.get(row.item_id)
-            if ag is None or ag.cancelled:
-                return None
-            local = ag.starts_at.astimezone(tz)
-            line = self.renderer.session_line(ag, local, local_now.date())
-        if local <= local_now or tag != local.strftime("%Y%m%d%H%M"):
+            return self.renderer.meeting_line(found[0], found[1], local, local_now.date())
+        ag = sessions.get(row.item_id)
+        if ag is None or ag.cancelled or (local := due(ag.starts_at)) is None:
             return None
-        return line
+        return self.renderer.session_line(ag, local, local_now.date())
 
     def _responsible(
         self, session: Session, cache: dict[int | None, Staff | None], case: Case | None

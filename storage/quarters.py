@@ -22,11 +22,6 @@ def closing(session: Session, org_id: int, year: int, number: int) -> QuarterClo
     ).first()
 
 
-def is_locked(session: Session, org_id: int, day: date) -> bool:
-    """Whether `day` lies in a closed quarter of the organisation (entries are locked)."""
-    return closing(session, org_id, day.year, (day.month - 1) // 3 + 1) is not None
-
-
 def closed_quarters(session: Session, org_id: int) -> list[tuple[int, int]]:
     """(year, number) of the organisation's closed quarters, oldest first."""
     return [

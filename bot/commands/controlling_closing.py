@@ -73,7 +73,7 @@ def close_quarter(ctx: Ctx, args: str) -> Reply:
 
 def check_not_locked(ctx: Ctx, day: date) -> None:
     """Refuse a change by staff to a day of a closed quarter (corrections: /korrektur)."""
-    if quarters.is_locked(ctx.session, ctx.staff.organisation_id, day):
+    if is_locked(ctx, ctx.staff.organisation_id, day):
         raise UserError(
             f"{Quarter.of(day).label} ist abgeschlossen; Einträge vom {fmt_date_wd(day)} sind gesperrt. "
             "Korrekturen macht die Koordination mit /korrektur und Grund."
@@ -133,7 +133,7 @@ def correct(ctx: Ctx, args: str) -> Reply:
     correction = quarters.add_correction(
         ctx.session, entry, ctx.staff_id, new_minutes, reason, ctx.now
     )
-    locked = quarters.is_locked(ctx.session, entry.organisation_id, entry.day)
+    locked = is_locked(ctx, entry.organisation_id, entry.day)
     audit_change(
         ctx,
         "correct",
@@ -150,3 +150,9 @@ def correct(ctx: Ctx, args: str) -> Reply:
         f"Korrigiert #{entry.id} ({author.handle}, {fmt_date_wd(entry.day)}, "
         f"{CATEGORY_LABEL[entry.category]}): {what} (Grund: {reason})"
     )
+
+
+def is_locked(ctx: Ctx, org_id: int, day: date) -> bool:
+    """Whether `day` lies in a closed quarter of the organisation (entries are locked)."""
+    quarter = Quarter.of(day)
+    return quarters.closing(ctx.session, org_id, quarter.year, quarter.number) is not None
